@@ -1,0 +1,231 @@
+"""shiptrack settings: one module, every value from the environment (django-environ).
+
+`.env.example` lists every setting with its default. Nothing here differs between development and
+production except through the environment.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A developer's .env is read when present; real deployments set the environment directly.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+
+_DEV_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set SECRET_KEY in the environment (or DEBUG=1 for development)."
+        )
+    SECRET_KEY = _DEV_SECRET_KEY
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_tasks_db",
+    "tracking",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "shiptrack.urls"
+WSGI_APPLICATION = "shiptrack.wsgi.application"
+ASGI_APPLICATION = "shiptrack.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "tracking.context_processors.shiptrack",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# SQLite file by default; PostgreSQL (or anything Django supports) through DATABASE_URL.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE transactions take the write lock up front, so a web process and a worker writing at
+    # the same time wait for each other (up to `timeout`) instead of failing with "database is
+    # locked" on a read-to-write upgrade. WAL lets readers go on while one writer writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env.int("SQLITE_TIMEOUT_SECONDS", default=20),
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-64000;"
+            ),
+        }
+    )
+    # Tests use a file (not :memory:) so that the race tests can open several connections.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "/staff/login/"
+LOGIN_REDIRECT_URL = "/staff/"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+
+def _leaflet_dir() -> str:
+    import xstatic.pkg.leaflet
+
+    return str(xstatic.pkg.leaflet.BASE_DIR)
+
+
+# Leaflet comes from the xstatic-leaflet package, never a CDN and never copied into the repo.
+STATICFILES_DIRS = [BASE_DIR / "static", ("leaflet", _leaflet_dir())]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": env.str(
+            "STATICFILES_BACKEND",
+            default="whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if not DEBUG
+            else "django.contrib.staticfiles.storage.StaticFilesStorage",
+        )
+    },
+}
+
+# --- Security -------------------------------------------------------------------------------
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    # Map tiles come from the tile server named by MAP_TILE_URL; data: for Leaflet's marker images.
+    "img-src": [
+        CSP.SELF,
+        "data:",
+        *env.list("CSP_IMG_SRC", default=["https://*.tile.openstreetmap.org"]),
+    ],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env.bool("USE_X_FORWARDED_PROTO", default=False):
+    # Only behind a proxy that sets this header itself; otherwise a client could forge it.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
+
+# --- Tasks ----------------------------------------------------------------------------------
+TASKS = {
+    "default": {
+        "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+    }
+}
+
+# --- ShipEngine -----------------------------------------------------------------------------
+SHIPENGINE_API_KEY = env.str("SHIPENGINE_API_KEY", default="")
+SHIPENGINE_BASE_URL = env.str("SHIPENGINE_BASE_URL", default="https://api.shipengine.com")
+SHIPENGINE_CONNECT_TIMEOUT = env.float("SHIPENGINE_CONNECT_TIMEOUT", default=5.0)
+SHIPENGINE_READ_TIMEOUT = env.float("SHIPENGINE_READ_TIMEOUT", default=20.0)
+SHIPENGINE_MAX_ATTEMPTS = env.int("SHIPENGINE_MAX_ATTEMPTS", default=4)
+# Total seconds one call may spend waiting between retries (backoff and Retry-After).
+SHIPENGINE_RETRY_BUDGET = env.float("SHIPENGINE_RETRY_BUDGET", default=30.0)
+# Sandbox mode (no API key): answers come from tracking/sandbox.py, in-process.
+SHIPENGINE_SANDBOX = not SHIPENGINE_API_KEY
+
+# --- Portal ---------------------------------------------------------------------------------
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="&copy; OpenStreetMap contributors")
+API_CALL_RETENTION_DAYS = env.int("API_CALL_RETENTION_DAYS", default=14)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+    },
+}
+
+# --- Refresh policy (minutes between polls, by status code; "*" for codes not listed) --------
+REFRESH_INTERVALS = {
+    "NY": env.int("REFRESH_MINUTES_NOT_YET_IN_SYSTEM", default=360),
+    "AC": env.int("REFRESH_MINUTES_ACCEPTED", default=360),
+    "IT": env.int("REFRESH_MINUTES_IN_TRANSIT", default=120),
+    "EX": env.int("REFRESH_MINUTES_EXCEPTION", default=60),
+    "AT": env.int("REFRESH_MINUTES_DELIVERY_ATTEMPT", default=60),
+    "UN": env.int("REFRESH_MINUTES_UNKNOWN", default=360),
+    "": env.int("REFRESH_MINUTES_NEVER_FETCHED", default=15),
+    "*": env.int("REFRESH_MINUTES_OTHER", default=240),
+}
+# Stop polling a shipment after this many days without a new event.
+REFRESH_GIVE_UP_DAYS = env.int("REFRESH_GIVE_UP_DAYS", default=30)
+REFRESH_FAILURE_BACKOFF_MINUTES = env.int("REFRESH_FAILURE_BACKOFF_MINUTES", default=5)
+REFRESH_FAILURE_BACKOFF_MAX_MINUTES = env.int("REFRESH_FAILURE_BACKOFF_MAX_MINUTES", default=720)
+# ISO timestamp the sandbox's demo journeys are anchored to (default: first use on this machine).
+SHIPENGINE_SANDBOX_EPOCH = env.str("SHIPENGINE_SANDBOX_EPOCH", default="")

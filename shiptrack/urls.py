@@ -1,0 +1,9 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("staff/", include("tracking.urls_staff")),
+    path("webhooks/", include("tracking.urls_webhooks")),
+    path("", include("tracking.urls_public")),
+]

@@ -1,0 +1,5 @@
+"""Staff portal URLs (/staff/)."""
+
+app_name = "staff"
+
+urlpatterns: list = []

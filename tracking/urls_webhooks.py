@@ -1,0 +1,5 @@
+"""ShipEngine webhook receiver URLs (/webhooks/)."""
+
+app_name = "webhooks"
+
+urlpatterns: list = []
