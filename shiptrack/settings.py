@@ -98,9 +98,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     # Tests use a file (not :memory:) so that the race tests can open several connections.
     # One file per test process, so that two test runs on one machine never share a database.
-    DATABASES["default"]["TEST"] = {
-        "NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")
-    }
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -209,9 +207,28 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Secret values (the ShipEngine API key first of all) are replaced in every record.
+    "filters": {
+        "redact_secrets": {"()": "tracking.logging_utils.RedactSecretsFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        },
+        # Error reports by e-mail to ADMINS (none unless ADMINS is set), with secrets removed.
+        "mail_admins": {
+            "level": "ERROR",
+            "class": "django.utils.log.AdminEmailHandler",
+            "filters": ["require_debug_false", "redact_secrets"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Replaces Django's default handlers for "django"; its records reach the root's console.
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
         "django.db.backends": {"level": "WARNING"},
     },
 }
@@ -233,3 +250,71 @@ REFRESH_FAILURE_BACKOFF_MINUTES = env.int("REFRESH_FAILURE_BACKOFF_MINUTES", def
 REFRESH_FAILURE_BACKOFF_MAX_MINUTES = env.int("REFRESH_FAILURE_BACKOFF_MAX_MINUTES", default=720)
 # ISO timestamp the sandbox's demo journeys are anchored to (default: first use on this machine).
 SHIPENGINE_SANDBOX_EPOCH = env.str("SHIPENGINE_SANDBOX_EPOCH", default="")
+
+# --- Production: server, health, logging, error reports (issue 7) ---------------------------
+# Load balancers probe /healthz over plain HTTP from inside the network: no redirect for it.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# The DEBUG 500 page and the ADMINS e-mails, with secret values removed from their whole text.
+DEFAULT_EXCEPTION_REPORTER = "tracking.logging_utils.RedactingExceptionReporter"
+
+# --- Background refresh, rate limit, webhooks, bulk import (issue 6) -------------------------
+# One limit for every worker and web process together (the API's default is 200 a minute).
+SHIPENGINE_RATE_LIMIT_PER_MINUTE = env.int("SHIPENGINE_RATE_LIMIT_PER_MINUTE", default=200)
+# Requests that may go out at once after an idle spell (1 = evenly spaced, never early).
+SHIPENGINE_RATE_LIMIT_BURST = env.int("SHIPENGINE_RATE_LIMIT_BURST", default=1)
+# A queued refresh not finished after this long is treated as lost (a crashed worker) and queued again.
+REFRESH_QUEUE_TIMEOUT_MINUTES = env.int("REFRESH_QUEUE_TIMEOUT_MINUTES", default=30)
+# How many due shipments one scheduler run queues at most (the rest wait for the next run).
+REFRESH_BATCH_SIZE = env.int("REFRESH_BATCH_SIZE", default=1000)
+# Seconds between scheduler runs inside `manage.py run_worker` (0 = no scheduler there).
+REFRESH_SCHEDULE_SECONDS = env.int("REFRESH_SCHEDULE_SECONDS", default=60)
+# ShipEngine's signing keys for webhooks (empty: the API base URL + /jwks; the sandbox's own key in
+# sandbox mode), kept this many seconds; an unknown key id fetches them again at most every 30 s.
+SHIPENGINE_WEBHOOK_JWKS_URL = env.str("SHIPENGINE_WEBHOOK_JWKS_URL", default="")
+SHIPENGINE_WEBHOOK_JWKS_TTL = env.int("SHIPENGINE_WEBHOOK_JWKS_TTL", default=3600)
+# Deliveries whose x-shipengine-timestamp is further than this from our clock are refused.
+SHIPENGINE_WEBHOOK_TOLERANCE_SECONDS = env.int("SHIPENGINE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+SHIPENGINE_WEBHOOK_MAX_BYTES = env.int("SHIPENGINE_WEBHOOK_MAX_BYTES", default=1_000_000)
+# Optional shared secret sent by ShipEngine in a custom header configured on the webhook
+# (register_webhook sets it); accepted instead of the RSA signature when both match.
+SHIPENGINE_WEBHOOK_SECRET = env.str("SHIPENGINE_WEBHOOK_SECRET", default="")
+SHIPENGINE_WEBHOOK_SECRET_HEADER = env.str(
+    "SHIPENGINE_WEBHOOK_SECRET_HEADER", default="X-Shiptrack-Webhook-Secret"
+)
+WEBHOOK_RECEIPT_RETENTION_DAYS = env.int("WEBHOOK_RECEIPT_RETENTION_DAYS", default=7)
+# Uploaded CSV files wait here for the worker (a directory every worker can read).
+IMPORT_DIR = BASE_DIR / env.str("IMPORT_DIR", default="var/imports")  # relative: to BASE_DIR
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50_000_000)
+
+# --- Public tracking page: branding, lookup, stale refresh (issue 4) --------------------------
+import re as _re  # noqa: E402
+
+BRAND_NAME = env.str("BRAND_NAME", default="shiptrack")
+# A logo the page can load: a path on this site (/static/...) or an https URL whose host is also
+# in CSP_IMG_SRC. Empty: the name alone.
+BRAND_LOGO_URL = env.str("BRAND_LOGO_URL", default="")
+# Buttons and the header stripe; a hex colour (#rgb or #rrggbb), served as CSS from /brand.css.
+BRAND_ACCENT_COLOR = env.str("BRAND_ACCENT_COLOR", default="#0b5fff")
+BRAND_SUPPORT_URL = env.str("BRAND_SUPPORT_URL", default="")
+if not _re.fullmatch(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?", BRAND_ACCENT_COLOR):
+    raise ImproperlyConfigured(
+        f"BRAND_ACCENT_COLOR must be a hex colour like #0b5fff, not {BRAND_ACCENT_COLOR!r}."
+    )
+# Look up numbers the portal does not know yet by asking the API (off: only known parcels).
+PUBLIC_LOOKUP_FETCH_UNKNOWN = env.bool("PUBLIC_LOOKUP_FETCH_UNKNOWN", default=False)
+# Lookups one client address may make per window.
+PUBLIC_LOOKUP_RATE_LIMIT = env.int("PUBLIC_LOOKUP_RATE_LIMIT", default=10)
+PUBLIC_LOOKUP_RATE_WINDOW_SECONDS = env.int("PUBLIC_LOOKUP_RATE_WINDOW_SECONDS", default=60)
+# Behind a proxy that sets it itself: the request header holding the client's address, as a
+# META key (e.g. HTTP_X_REAL_IP). Empty: REMOTE_ADDR.
+PUBLIC_CLIENT_IP_HEADER = env.str("PUBLIC_CLIENT_IP_HEADER", default="")
+# A shipment not delivered and not checked for this many minutes is refreshed when its public
+# page is opened (at most once per this many minutes per shipment). 0: never.
+PUBLIC_STALE_MINUTES = env.int("PUBLIC_STALE_MINUTES", default=30)
+
+# --- Staff portal (issue 3) -------------------------------------------------------------------
+# Seconds the per-status counts of an unsearched list are reused (over a whole table they are the
+# page's costliest query). 0: counted on every request.
+STAFF_STATUS_COUNTS_CACHE_SECONDS = env.int("STAFF_STATUS_COUNTS_CACHE_SECONDS", default=30)
+# Seconds of retry waiting allowed when a person is waiting on a page (staff add/refresh, public page).
+SHIPENGINE_INTERACTIVE_RETRY_BUDGET = env.float("SHIPENGINE_INTERACTIVE_RETRY_BUDGET", default=3.0)

@@ -2,15 +2,27 @@
 values a deployment must set itself."""
 
 import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-any-deployment")
 
-from .settings import *  # noqa: E402,F403
+from .settings import *  # noqa: F403
 
 # Tests never touch the real API: every test that wants HTTP starts its own local server.
 SHIPENGINE_API_KEY = ""
 SHIPENGINE_SANDBOX = True
-SHIPENGINE_SANDBOX_EPOCH = "2026-01-05T12:00:00+00:00"
+# The sandbox's journeys are anchored to the start of the current hour: recent enough that the
+# refresh policy treats them as live, fixed for the whole run.
+SHIPENGINE_SANDBOX_EPOCH = datetime.now(UTC).replace(minute=0, second=0, microsecond=0).isoformat()
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Background (issue 6): the shared limiter still runs in every test, but spaced 0.1 ms apart so that
+# tests of other areas are not slowed; tests of the limiter set their own limit. Imports go to a
+# per-process directory.
+SHIPENGINE_RATE_LIMIT_PER_MINUTE = 600_000
+IMPORT_DIR = Path(tempfile.gettempdir()) / f"shiptrack-test-imports-{os.getpid()}"
+# Staff (issue 3): status counts are not cached between tests (each test makes its own data).
+STAFF_STATUS_COUNTS_CACHE_SECONDS = 0

@@ -1,9 +1,10 @@
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from tracking.sandbox import Sandbox, serve_in_thread
 from tracking.shipengine import ClientConfig, ShipEngineClient
@@ -11,7 +12,7 @@ from tracking.shipengine import ClientConfig, ShipEngineClient
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SEED_DIR = SHARED / "seed"
 OPENAPI = SHARED / "contracts" / "shipengine-openapi.yaml"
-EPOCH = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)  # the sandbox epoch in test_settings
+EPOCH = datetime.fromisoformat(settings.SHIPENGINE_SANDBOX_EPOCH)  # see test_settings
 
 
 @pytest.fixture
@@ -50,3 +51,23 @@ def make_client(base_url: str, **overrides) -> ShipEngineClient:
 @pytest.fixture
 def api(sandbox_url: str) -> ShipEngineClient:
     return make_client(sandbox_url)
+
+
+@pytest.fixture(autouse=True)
+def _carrier_seed_after_flush(request: pytest.FixtureRequest) -> None:
+    """A transactional test (transaction=True, live_server) empties every table when it ends, the
+    carrier seed of migration 0002 included. Put the seed back for the transactional tests that
+    come after it, whatever order they run in."""
+    marker = request.node.get_closest_marker("django_db")
+    uses_live_server = {"live_server", "transactional_db"} & set(request.fixturenames)
+    if not uses_live_server and not (marker and marker.kwargs.get("transaction")):
+        return
+    request.getfixturevalue("transactional_db")
+    import importlib
+
+    from django.apps import apps
+
+    from tracking.models import Carrier
+
+    if not Carrier.objects.exists():
+        importlib.import_module("tracking.migrations.0002_seed_carriers").load(apps, None)

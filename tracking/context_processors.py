@@ -1,5 +1,33 @@
+import hashlib
+import re
+from functools import lru_cache
+
 from django.conf import settings
 from django.http import HttpRequest
+from django.urls import reverse
+
+_HEX = re.compile(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?")
+
+
+def _safe_link(value: str, *, allow_mailto: bool = False) -> str:
+    """Only https/http links, site paths (and mailto: for support) reach a page from settings."""
+    value = (value or "").strip()
+    schemes = ("https://", "http://", "mailto:") if allow_mailto else ("https://", "http://")
+    if value.startswith(schemes) or (value.startswith("/") and not value.startswith("//")):
+        return value
+    return ""
+
+
+def brand_accent() -> str:
+    color = getattr(settings, "BRAND_ACCENT_COLOR", "")
+    return color if _HEX.fullmatch(color or "") else "#0b5fff"
+
+
+@lru_cache(maxsize=8)
+def _brand_css_url(accent: str) -> str:
+    # The colour is in the URL, so a changed colour is a new URL (the CSS is cached for long).
+    version = hashlib.sha256(accent.encode()).hexdigest()[:10]
+    return f"{reverse('public:brand_css')}?v={version}"
 
 
 def shiptrack(request: HttpRequest) -> dict[str, object]:
@@ -7,4 +35,9 @@ def shiptrack(request: HttpRequest) -> dict[str, object]:
     return {
         "sandbox_mode": settings.SHIPENGINE_SANDBOX,
         "brand_name": getattr(settings, "BRAND_NAME", "shiptrack"),
+        "brand_logo_url": _safe_link(getattr(settings, "BRAND_LOGO_URL", "")),
+        "brand_support_url": _safe_link(
+            getattr(settings, "BRAND_SUPPORT_URL", ""), allow_mailto=True
+        ),
+        "brand_css_url": _brand_css_url(brand_accent()),
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -110,23 +111,10 @@ class ShipmentQuerySet(models.QuerySet["Shipment"]):
 
     def search(self, q: str) -> ShipmentQuerySet:
         """Tracking number (full or partial), reference, customer name or email, event city or
-        postal code. Exact tracking-number matches use the index directly."""
-        from .services import normalize_tracking_number
+        postal code. SQLite answers substrings from a trigram FTS5 index; see search.py."""
+        from .search import search_shipments
 
-        q = (q or "").strip()
-        if not q:
-            return self
-        number = normalize_tracking_number(q)
-        event_match = TrackingEvent.objects.filter(
-            Q(city_locality__iexact=q) | Q(postal_code__iexact=q)
-        ).values("shipment_id")
-        return self.filter(
-            Q(tracking_number__contains=number)
-            | Q(reference__icontains=q)
-            | Q(customer_name__icontains=q)
-            | Q(customer_email__icontains=q)
-            | Q(pk__in=event_match)
-        )
+        return search_shipments(self, q)
 
 
 class Shipment(models.Model):
@@ -265,8 +253,9 @@ class TrackingEvent(models.Model):
         ]
         indexes = [
             models.Index(fields=["shipment", "-occurred_at"], name="event_shipment_time"),
-            models.Index(fields=["city_locality"], name="event_city"),
-            models.Index(fields=["postal_code"], name="event_postal_code"),
+            # No plain index on city or postal code: the search reaches events' places through
+            # SQLite's trigram table (0003) or PostgreSQL's UPPER() indexes (0006); plain ones
+            # served no query and cost every event insert.
         ]
 
     def __str__(self) -> str:
@@ -314,3 +303,129 @@ class ApiCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.endpoint} {self.http_status or self.error_code}"
+
+
+# --------------------------------------------------------------------------------------------
+# Background work: shared rate limit, webhook receipts, bulk imports
+# --------------------------------------------------------------------------------------------
+class RateLimitState(models.Model):
+    """One shared limiter (see ratelimit.py): the next free request slot and any 429 pause, as
+    Unix times, so every worker and web process on every machine sees the same limit."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    next_slot = models.FloatField(default=0.0)
+    paused_until = models.FloatField(default=0.0)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookReceiptQuerySet(models.QuerySet["WebhookReceipt"]):
+    def older_than(self, days: int) -> WebhookReceiptQuerySet:
+        return self.filter(received_at__lt=timezone.now() - timedelta(days=days))
+
+
+class WebhookReceipt(models.Model):
+    """One accepted webhook body, so that a replayed or re-sent delivery changes nothing."""
+
+    digest = models.CharField(max_length=64, unique=True)  # sha256 of the raw body
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    resource_type = models.CharField(max_length=40, blank=True)
+    tracking_number = models.CharField(max_length=64, blank=True)
+    carrier_code = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=32)
+    events_added = models.PositiveIntegerField(default=0)
+
+    objects = WebhookReceiptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.received_at:%Y-%m-%d %H:%M:%S} {self.tracking_number} {self.outcome}"
+
+
+class ImportJob(models.Model):
+    """A CSV import: rows checked and stored by a task, then the new shipments fetched."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        IMPORTING = "importing", _("Importing rows")
+        FETCHING = "fetching", _("Fetching tracking")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    file_name = models.CharField(max_length=255)
+    file_path = models.CharField(max_length=500)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    task_result_id = models.CharField(max_length=64, blank=True)
+    fetch = models.BooleanField(default=True)
+    total_rows = models.PositiveIntegerField(default=0)
+    rows_processed = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    fetches_enqueued = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_state_display()})"
+
+
+class ImportRowError(models.Model):
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
+    line = models.PositiveIntegerField()
+    tracking_number = models.CharField(max_length=100, blank=True)
+    message = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["line", "id"]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+class ImportItem(models.Model):
+    """A shipment an import created: its fetch progress is what the progress bar shows."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="items")
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "shipment"], name="import_item_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}:{self.shipment_id}"
+
+
+class LookupThrottle(models.Model):
+    """One counter per (key, time window), for the public lookup's per-address rate limit and the
+    public page's refresh-on-open (see throttle.py). In the database so that every web process
+    counts together; keys are keyed hashes, never raw client addresses."""
+
+    key = models.CharField(max_length=64)
+    window = models.BigIntegerField()  # start of the window, in seconds since the epoch
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window"], name="lookup_throttle_unique")
+        ]
+        indexes = [models.Index(fields=["window"], name="lookup_throttle_window")]
+
+    def __str__(self) -> str:
+        return f"{self.key[:8]}@{self.window}: {self.hits}"

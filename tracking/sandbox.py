@@ -31,6 +31,14 @@ up), FAULT-BADJSON (HTML instead of JSON), FAULT-TRUNCATED (cut-off JSON), FAULT
 (404 invalid_identifier). Label ids: se-324658 (the seed example), se-1001 .. se-1009 (the table
 above, in order); others answer 404.
 
+Webhooks: the sandbox signs its deliveries like ShipEngine (RSA-SHA256 over
+"<x-shipengine-timestamp>.<raw body>", headers x-shipengine-rsa-sha256-key-id / -signature /
+x-shipengine-timestamp) with its own RSA key, whose JWKS it serves at GET /jwks.
+`deliver_track_webhook()` (or POST /v1/sandbox/webhooks/deliver?carrier_code=&tracking_number=)
+sends an API_TRACK delivery to a URL or to every `track` webhook registered with it, with the
+custom headers configured on each. `rate_limit_per_minute` makes it enforce a rate limit itself
+(429 + Retry-After beyond it, counted in `rate_limited`), for load tests of the shared limiter.
+
 Event times are fixed offsets from the sandbox's *epoch* (by default the moment demo mode first ran
 on this machine), so every process and every poll sees the same events at the same times, and a
 refresh adds only what is genuinely new.
@@ -38,6 +46,7 @@ refresh adds only what is genuinely new.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -49,11 +58,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
@@ -650,6 +662,10 @@ class Sandbox:
         api_key: str | None = None,
         fault_rate: float = 0.0,
         rng: random.Random | None = None,
+        signing_key: rsa.RSAPrivateKey | None = None,
+        rate_limit_per_minute: float | None = None,
+        rate_limit_burst: int = 5,
+        retry_after: float = 1.0,
     ) -> None:
         self.clock = clock
         self.epoch = epoch or clock()
@@ -660,6 +676,17 @@ class Sandbox:
         self.webhooks: list[dict[str, Any]] = []
         self.requests_seen = 0
         self.subscriptions: set[tuple[str, str]] = set()
+        # Webhook signing: the sandbox's own RSA key (made on first use unless given), its JWKS at
+        # GET /jwks, and every delivery signed like ShipEngine's (see sign_webhook()).
+        self._signing_key = signing_key
+        # Optional enforcement of an API rate limit (GCRA: `rate_limit_burst` requests may arrive
+        # early), answering 429 with Retry-After beyond it; `rate_limited` counts those answers.
+        self.rate_limit_per_minute = rate_limit_per_minute
+        self.rate_limit_burst = max(1, rate_limit_burst)
+        self._rate_tat = 0.0
+        self.rate_limited = 0
+        # Retry-After (seconds) of simulated 429 faults; tests shorten it.
+        self.retry_after = retry_after
 
     # -- entry point -------------------------------------------------------------------------
     def handle(
@@ -670,6 +697,8 @@ class Sandbox:
         query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         with self._lock:
             self.requests_seen += 1
+        if method == "GET" and path in {"/jwks", "/.well-known/jwks.json"}:
+            return _json(200, self.jwks())  # public keys: no API key needed, never faulty
         key = next((v for k, v in headers.items() if k.lower() == "api-key"), "")
         if not key or (self.api_key is not None and key != self.api_key):
             return _json(
@@ -680,8 +709,13 @@ class Sandbox:
                     error_type="security",
                 ),
             )
+        limited = self._over_rate_limit()
+        if limited is not None:
+            return limited
         if self.fault_rate and self._rng.random() < self.fault_rate:
             return self._random_fault()
+        if method == "POST" and path == "/v1/sandbox/webhooks/deliver":
+            return self._deliver_route(query)
         if method == "GET" and path == "/v1/tracking":
             return self._tracking(query.get("carrier_code", ""), query.get("tracking_number", ""))
         if method == "GET" and path.startswith("/v1/labels/") and path.endswith("/track"):
@@ -820,7 +854,7 @@ class Sandbox:
                 error_body(
                     "rate_limit_exceeded", "You have exceeded the rate limit.", error_type="system"
                 ),
-                {"Retry-After": "1"},
+                {"Retry-After": f"{self.retry_after:g}"},
             )
         if kind == "FAULT-500":
             return _json(
@@ -853,12 +887,179 @@ class Sandbox:
             ),
         )
 
+    # -- rate limit ----------------------------------------------------------------------------
+    def _over_rate_limit(self) -> SandboxResponse | None:
+        if not self.rate_limit_per_minute:
+            return None
+        interval = 60.0 / self.rate_limit_per_minute
+        tolerance = (self.rate_limit_burst - 1) * interval
+        now = time.monotonic()
+        with self._lock:
+            if now < self._rate_tat - tolerance:
+                self.rate_limited += 1
+                wait = self._rate_tat - tolerance - now
+            else:
+                self._rate_tat = max(self._rate_tat, now) + interval
+                return None
+        return _json(
+            429,
+            error_body(
+                "rate_limit_exceeded", "You have exceeded the rate limit.", error_type="system"
+            ),
+            {"Retry-After": str(max(1, int(wait + 0.999)))},
+        )
+
+    # -- webhooks: signing and delivery ----------------------------------------------------------
+    @property
+    def signing_key(self) -> rsa.RSAPrivateKey:
+        with self._lock:
+            if self._signing_key is None:
+                self._signing_key = generate_signing_key()
+            return self._signing_key
+
+    @property
+    def key_id(self) -> str:
+        return key_id_for(self.signing_key.public_key())
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [public_jwk(self.signing_key.public_key())]}
+
+    def sign_webhook(self, body: bytes, timestamp: str | None = None) -> dict[str, str]:
+        """ShipEngine's webhook signature headers: RSA-SHA256 (PKCS#1 v1.5) over
+        "<x-shipengine-timestamp>.<raw body>", base64, with the key id of the JWKS entry."""
+        timestamp = timestamp or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return sign_webhook(self.signing_key, body, timestamp)
+
+    def track_webhook_body(self, carrier_code: str, number: str) -> bytes:
+        """An API_TRACK delivery for a package, as ShipEngine sends it to a `track` webhook."""
+        answer = self._tracking(carrier_code, number)
+        if answer.status != 200:
+            raise ValueError(f"No tracking answer for {carrier_code} {number}: {answer.status}")
+        data = json.loads(answer.body)
+        return track_webhook_body(carrier_code, number, data)
+
+    def deliver_track_webhook(
+        self,
+        carrier_code: str,
+        number: str,
+        url: str | None = None,
+        *,
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+    ) -> list[int]:
+        """POST a signed API_TRACK delivery to `url`, or to every registered `track` webhook (with
+        the custom headers configured on it). Returns the HTTP status of each delivery."""
+        body = self.track_webhook_body(carrier_code, number)
+        targets = (
+            [{"url": url, "headers": []}]
+            if url
+            else [w for w in self.webhooks if str(w.get("event", "")).lower() == "track"]
+        )
+        http = session or requests.Session()
+        statuses = []
+        for hook in targets:
+            headers = {"Content-Type": "application/json", **self.sign_webhook(body)}
+            for item in hook.get("headers") or []:
+                if isinstance(item, Mapping) and item.get("key"):
+                    headers[str(item["key"])] = str(item.get("value", ""))
+            try:
+                response = http.post(str(hook["url"]), data=body, headers=headers, timeout=timeout)
+                statuses.append(response.status_code)
+            except requests.RequestException:
+                statuses.append(0)
+        return statuses
+
+    def _deliver_route(self, query: Mapping[str, str]) -> SandboxResponse:
+        """Sandbox-only: POST /v1/sandbox/webhooks/deliver?carrier_code=&tracking_number=[&url=]"""
+        carrier_code = query.get("carrier_code", "")
+        number = query.get("tracking_number", "")
+        try:
+            statuses = self.deliver_track_webhook(carrier_code, number, query.get("url") or None)
+        except ValueError as exc:
+            return _json(400, error_body("invalid_identifier", str(exc)))
+        return _json(200, {"deliveries": statuses})
+
     def _random_fault(self) -> SandboxResponse:
         return self._fault(
             self._rng.choice(
                 ["FAULT-429", "FAULT-500", "FAULT-TIMEOUT", "FAULT-BADJSON", "FAULT-TRUNCATED"]
             )
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Webhook signing (the sandbox's side of ShipEngine's RSA-SHA256 webhook signatures)
+# --------------------------------------------------------------------------------------------
+def _b64url_uint(value: int) -> str:
+    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def generate_signing_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def load_or_create_signing_key(path: Path) -> rsa.RSAPrivateKey:
+    """A key kept in a file, so that every process on a machine (the web server verifying, a
+    command delivering) uses the same one. The first process to need it writes it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        key = generate_signing_key()
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        with path.open("xb") as fh:  # exclusive create: the first process wins
+            fh.write(pem)
+        path.chmod(0o600)
+        return key
+    except FileExistsError:
+        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(loaded, rsa.RSAPrivateKey):
+            raise ValueError(f"{path} does not hold an RSA private key") from None
+        return loaded
+
+
+def key_id_for(public_key: rsa.RSAPublicKey) -> str:
+    der = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return "sandbox-" + hashlib.sha256(der).hexdigest()[:16]
+
+
+def public_jwk(public_key: rsa.RSAPublicKey) -> dict[str, str]:
+    numbers = public_key.public_numbers()
+    return {
+        "kty": "RSA",
+        "kid": key_id_for(public_key),
+        "use": "sig",
+        "alg": "RS256",
+        "n": _b64url_uint(numbers.n),
+        "e": _b64url_uint(numbers.e),
+    }
+
+
+def sign_webhook(key: rsa.RSAPrivateKey, body: bytes, timestamp: str) -> dict[str, str]:
+    signature = key.sign(timestamp.encode() + b"." + body, padding.PKCS1v15(), hashes.SHA256())
+    return {
+        "x-shipengine-rsa-sha256-key-id": key_id_for(key.public_key()),
+        "x-shipengine-rsa-sha256-signature": base64.b64encode(signature).decode(),
+        "x-shipengine-timestamp": timestamp,
+    }
+
+
+def track_webhook_body(carrier_code: str, number: str, data: Mapping[str, Any]) -> bytes:
+    resource_url = (
+        f"{DEFAULT_RESOURCE_BASE}/v1/tracking?carrier_code={quote(carrier_code)}"
+        f"&tracking_number={quote(number)}"
+    )
+    return json.dumps(
+        {"resource_url": resource_url, "resource_type": "API_TRACK", "data": dict(data)}
+    ).encode()
+
+
+DEFAULT_RESOURCE_BASE = "https://api.shipengine.com"
 
 
 # --------------------------------------------------------------------------------------------
@@ -980,7 +1181,9 @@ def make_server(
 def serve_in_thread(sandbox: Sandbox, **kwargs: Any) -> Iterator[str]:
     """Context helper for tests: yields the base URL of a running server."""
     server = make_server(sandbox, **kwargs)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"

@@ -12,12 +12,12 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from . import shipengine
@@ -129,10 +129,18 @@ def sandbox_epoch() -> datetime:
         return datetime.fromisoformat(path.read_text().strip())
 
 
-def get_client() -> ShipEngineClient:
-    """One pooled client per configuration. No API key -> the in-process sandbox."""
+def get_client(*, interactive: bool = False) -> ShipEngineClient:
+    """One pooled client per configuration. No API key -> the in-process sandbox.
+
+    `interactive`: someone is waiting on a page, so the call gets fewer attempts and a short retry
+    budget (a 429 asking for 60 s fails at once with a clear message instead of hanging the page);
+    workers and commands keep the full budget."""
     if settings.SHIPENGINE_SANDBOX:
         logger.debug("ShipEngine sandbox mode: answers are simulated, no API key is set")
+    attempts, budget = settings.SHIPENGINE_MAX_ATTEMPTS, settings.SHIPENGINE_RETRY_BUDGET
+    if interactive:
+        attempts = min(attempts, 2)
+        budget = min(budget, settings.SHIPENGINE_INTERACTIVE_RETRY_BUDGET)
     return _client_for(
         settings.SHIPENGINE_API_KEY,
         settings.SHIPENGINE_BASE_URL,
@@ -140,8 +148,8 @@ def get_client() -> ShipEngineClient:
         (
             settings.SHIPENGINE_CONNECT_TIMEOUT,
             settings.SHIPENGINE_READ_TIMEOUT,
-            float(settings.SHIPENGINE_MAX_ATTEMPTS),
-            settings.SHIPENGINE_RETRY_BUDGET,
+            float(attempts),
+            budget,
         ),
     )
 
@@ -197,7 +205,7 @@ def _fit(values: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def _event_row(shipment: Shipment, key: str, ev: TrackEvent) -> TrackingEvent:
+def _event_values(ev: TrackEvent) -> dict[str, Any]:
     values = {
         "occurred_at": ev.occurred_at,
         "carrier_occurred_at": ev.carrier_occurred_at,
@@ -220,15 +228,56 @@ def _event_row(shipment: Shipment, key: str, ev: TrackEvent) -> TrackingEvent:
         "longitude": ev.longitude,
         "proof_of_delivery_url": _safe_url(ev.proof_of_delivery_url),
     }
-    return TrackingEvent(shipment=shipment, dedupe_key=key, **_fit(values, _EVENT_LIMITS))
+    return _fit(values, _EVENT_LIMITS)
+
+
+_EVENT_COLUMNS = [
+    "shipment_id",
+    "dedupe_key",
+    "created_at",
+    *_event_values(TrackEvent(None)).keys(),
+]
+
+
+def _insert_events(rows: list[tuple[int, str, TrackEvent]], now: datetime) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING in one executemany.
+
+    Django's bulk_create spends most of an ingest compiling SQL for each value; the columns here
+    are fixed, so the statement is written once. ON CONFLICT on the (shipment, dedupe_key) unique
+    constraint is what makes two concurrent workers store an event once (SQLite and PostgreSQL
+    both support it)."""
+    ops = connection.ops
+    table = connection.ops.quote_name(TrackingEvent._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in _EVENT_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(_EVENT_COLUMNS))
+    # Only fixed model names are interpolated; every value goes through a placeholder.
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+        "ON CONFLICT (shipment_id, dedupe_key) DO NOTHING"
+    )
+    created = ops.adapt_datetimefield_value(now)
+    params = []
+    for shipment_id, key, ev in rows:
+        values = _event_values(ev)
+        values["occurred_at"] = ops.adapt_datetimefield_value(values["occurred_at"])
+        params.append((shipment_id, key, created, *values.values()))
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+        # Rows really inserted (a conflicting row counts 0); -1 where a driver does not say.
+        return cursor.rowcount if cursor.rowcount >= 0 else len(params)
 
 
 @dataclass
 class IngestResult:
-    shipment: Shipment
+    shipment_id: int
     events_added: int
     summary_updated: bool
     keys_added: list[str] = field(default_factory=list, repr=False)
+
+    @cached_property
+    def shipment(self) -> Shipment:
+        """The stored shipment as it is now (loaded on first use: a bulk ingest never needs it)."""
+        return Shipment.objects.select_related("carrier").get(pk=self.shipment_id)
 
 
 def _location(ev: TrackEvent) -> str:
@@ -241,84 +290,163 @@ def ingest_tracking(
     """Store one tracking answer. Idempotent: every event is stored once (the database's unique
     constraint on (shipment, dedupe_key) settles races between workers); stored events are never
     deleted; the summary follows the answer unless the answer is older than what is stored."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        shipment = (
-            Shipment.objects.select_for_update().select_related("carrier").get(pk=shipment_id)
-        )
-        rows: dict[str, TrackingEvent] = {}
-        for ev in info.events:
-            key = event_key(ev)
-            rows.setdefault(key, _event_row(shipment, key, ev))
-        existing = set(
-            TrackingEvent.objects.filter(shipment_id=shipment.pk).values_list(
-                "dedupe_key", flat=True
-            )
-        )
-        new_rows = [row for key, row in rows.items() if key not in existing]
-        if new_rows:
-            TrackingEvent.objects.bulk_create(new_rows, ignore_conflicts=True, batch_size=500)
+    return ingest_many(answers=[(shipment_id, info)], now=now)[0]
 
-        newest = next((e for e in info.events if e.occurred_at), None)
-        newest_at = newest.occurred_at if newest else None
-        # An answer whose newest event is older than what is stored (a late webhook, a lagging
-        # replica) adds its events but must not roll the summary back.
-        stale = bool(newest_at and shipment.last_event_at and newest_at < shipment.last_event_at)
-        changes: dict[str, Any] = {}
-        if not stale:
-            status = info.status_code or shipment.status_code or Status.UNKNOWN
-            known = {s.value: s.label for s in Status}
-            changes.update(
-                status_code=status,
-                status_description=info.status_description or str(known.get(status, status)),
-                status_detail_code=info.status_detail_code,
-                status_detail_description=info.status_detail_description,
-                carrier_status_code=info.carrier_status_code,
-                carrier_status_description=info.carrier_status_description,
-                carrier_detail_code=info.carrier_detail_code,
-                api_carrier_code=info.carrier_code,
-                api_carrier_id=info.carrier_id,
-                tracking_url=_safe_url(info.tracking_url),
-                ship_date=info.ship_date,
-                estimated_delivery_date=info.estimated_delivery_date,
-                actual_delivery_date=info.actual_delivery_date,
-                exception_description=info.exception_description,
-                raw_response=dict(info.raw),
-            )
-            signer = next((e.signer for e in info.events if e.signer), "")
-            if signer:
-                changes["signer"] = signer
-            if (
-                newest
-                and newest_at
-                and (shipment.last_event_at is None or newest_at >= shipment.last_event_at)
-            ):
-                changes.update(
-                    last_event_at=newest_at,
-                    last_event_description=newest.description or newest.carrier_status_description,
-                    last_event_location=_location(newest),
-                )
+
+_SUMMARY_FIELDS = ("id", "status_code", "last_event_at", "created_at", "consecutive_failures")
+
+
+def ingest_many(
+    *, answers: list[tuple[int, TrackingInfo]], now: datetime | None = None
+) -> list[IngestResult]:
+    """Store several answers in one transaction (one row lock per shipment, in id order, so two
+    batches never deadlock): one read of the stored keys, one INSERT for all new events, one
+    UPDATE per shipment. A webhook burst or a batch of refreshes pays one commit instead of one
+    per answer. Answers for the same shipment are applied in the order given."""
+    now = now or timezone.now()
+    results: list[IngestResult] = []
+    with transaction.atomic():
+        ids = sorted({sid for sid, _info in answers})
+        # Only what the ingest reads: the previous raw answer (often tens of KB) stays unread.
+        shipments = {
+            s.pk: s
+            for s in Shipment.objects.select_for_update()
+            .only(*_SUMMARY_FIELDS)
+            .filter(pk__in=ids)
+            .order_by("pk")
+        }
+        missing = set(ids) - set(shipments)
+        if missing:
+            raise Shipment.DoesNotExist(f"No shipment with id {sorted(missing)}")
+        stored = _stored_keys(ids)
+        new_events: list[tuple[int, str, TrackEvent]] = []
+        for shipment_id, info in answers:
+            shipment = shipments[shipment_id]
+            known = stored.setdefault(shipment_id, set())
+            added: list[str] = []
+            for ev in info.events:
+                key = event_key(ev)
+                if key not in known:
+                    known.add(key)
+                    added.append(key)
+                    new_events.append((shipment_id, key, ev))
+            summary_updated = _apply_summary(shipment, info, event_count=len(known), now=now)
+            results.append(IngestResult(shipment_id, len(added), summary_updated, added))
+        inserted = _insert_events(new_events, now) if new_events else 0
+        if inserted != len(new_events):
+            # Another worker stored some of these events first (the unique constraint skipped
+            # them): recount what is really stored, and what this call really added.
+            _reconcile(results, shipments, inserted)
+        for shipment in shipments.values():
+            _save_summary(shipment)
+    return results
+
+
+def _stored_keys(shipment_ids: list[int]) -> dict[int, set[str]]:
+    """The event keys stored per shipment; served by the (shipment, dedupe_key) unique index."""
+    keys: dict[int, set[str]] = {}
+    table = connection.ops.quote_name(TrackingEvent._meta.db_table)
+    for start in range(0, len(shipment_ids), 500):  # stay under every driver's parameter limit
+        chunk = shipment_ids[start : start + 500]
+        marks = ", ".join(["%s"] * len(chunk))
+        sql = f"SELECT shipment_id, dedupe_key FROM {table} WHERE shipment_id IN ({marks})"  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(sql, chunk)
+            for shipment_id, key in cursor.fetchall():
+                keys.setdefault(shipment_id, set()).add(key)
+    return keys
+
+
+def _reconcile(results: list[IngestResult], shipments: dict[int, Shipment], inserted: int) -> None:
+    stored = _stored_keys(sorted(shipments))
+    for shipment_id, shipment in shipments.items():
+        shipment.event_count = len(stored.get(shipment_id, ()))
+        shipment._summary_changes["event_count"] = shipment.event_count  # type: ignore[attr-defined]
+    if len(results) == 1:
+        results[0].events_added = inserted
+
+
+def _apply_summary(
+    shipment: Shipment, info: TrackingInfo, *, event_count: int, now: datetime
+) -> bool:
+    """Work out the shipment's new summary from one answer (kept on the instance until saved).
+    Returns False when the answer is older than what is stored and the summary stays."""
+    newest = next((e for e in info.events if e.occurred_at), None)
+    newest_at = newest.occurred_at if newest else None
+    # An answer whose newest event is older than what is stored (a late webhook, a lagging
+    # replica) adds its events but must not roll the summary back.
+    stale = bool(newest_at and shipment.last_event_at and newest_at < shipment.last_event_at)
+    changes: dict[str, Any] = getattr(shipment, "_summary_changes", {})
+    if not stale:
+        status = info.status_code or shipment.status_code or Status.UNKNOWN
         changes.update(
-            event_count=TrackingEvent.objects.filter(shipment_id=shipment.pk).count(),
-            last_checked_at=now,
-            last_error="",
-            last_error_code="",
-            consecutive_failures=0,
+            status_code=status,
+            status_description=info.status_description or str(_STATUS_LABELS.get(status, status)),
+            status_detail_code=info.status_detail_code,
+            status_detail_description=info.status_detail_description,
+            carrier_status_code=info.carrier_status_code,
+            carrier_status_description=info.carrier_status_description,
+            carrier_detail_code=info.carrier_detail_code,
+            api_carrier_code=info.carrier_code,
+            api_carrier_id=info.carrier_id,
+            tracking_url=_safe_url(info.tracking_url),
+            ship_date=info.ship_date,
+            estimated_delivery_date=info.estimated_delivery_date,
+            actual_delivery_date=info.actual_delivery_date,
+            exception_description=info.exception_description,
+            raw_response=dict(info.raw),
         )
-        changes = _fit(changes, _SHIPMENT_LIMITS)
-        for name, value in changes.items():
-            setattr(shipment, name, value)
-        shipment.next_check_at = next_check_at(shipment, now=now)
-        shipment.updated_at = now
-        Shipment.objects.filter(pk=shipment.pk).update(
-            **changes, next_check_at=shipment.next_check_at, updated_at=now
-        )
-    return IngestResult(
-        shipment=shipment,
-        events_added=len(new_rows),
-        summary_updated=not stale,
-        keys_added=[r.dedupe_key for r in new_rows],
+        signer = next((e.signer for e in info.events if e.signer), "")
+        if signer:
+            changes["signer"] = signer
+        if (
+            newest
+            and newest_at
+            and (shipment.last_event_at is None or newest_at >= shipment.last_event_at)
+        ):
+            changes.update(
+                last_event_at=newest_at,
+                last_event_description=newest.description or newest.carrier_status_description,
+                last_event_location=_location(newest),
+            )
+    changes.update(
+        # The row lock (select_for_update; SQLite's write lock) serialises ingests of one
+        # shipment, so the keys read plus those added are the exact count.
+        event_count=event_count,
+        last_checked_at=now,
+        last_error="",
+        last_error_code="",
+        consecutive_failures=0,
     )
+    changes = _fit(changes, _SHIPMENT_LIMITS)
+    for name, value in changes.items():
+        setattr(shipment, name, value)
+    changes["next_check_at"] = shipment.next_check_at = next_check_at(shipment, now=now)
+    changes["updated_at"] = shipment.updated_at = now
+    shipment._summary_changes = changes  # type: ignore[attr-defined]
+    return not stale
+
+
+_STATUS_LABELS = {s.value: s.label for s in Status}
+
+
+def _save_summary(shipment: Shipment) -> None:
+    """One UPDATE of the changed columns, values prepared by the model's own fields (JSON,
+    datetimes) for whichever database this is, without the ORM's per-call query compilation."""
+    changes: dict[str, Any] = shipment.__dict__.pop("_summary_changes", {})
+    if not changes:
+        return
+    meta = Shipment._meta
+    columns, params = [], []
+    for name, value in changes.items():
+        model_field = meta.get_field(name)
+        assert isinstance(model_field, models.Field) and model_field.column
+        columns.append(f"{connection.ops.quote_name(model_field.column)} = %s")
+        params.append(model_field.get_db_prep_save(value, connection))
+    params.append(shipment.pk)
+    table = connection.ops.quote_name(meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {', '.join(columns)} WHERE id = %s", params)  # noqa: S608
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,9 +457,9 @@ def next_check_at(shipment: Shipment, *, now: datetime) -> datetime | None:
     never after REFRESH_GIVE_UP_DAYS without a new event, later after each failure."""
     if shipment.status_code in FINAL_STATUSES:
         return None
-    if shipment.last_event_at and now - shipment.last_event_at > timedelta(
-        days=settings.REFRESH_GIVE_UP_DAYS
-    ):
+    # No news for too long: the last event, or for a package that never had one, when it was added.
+    last_news = shipment.last_event_at or shipment.created_at
+    if last_news and now - last_news > timedelta(days=settings.REFRESH_GIVE_UP_DAYS):
         return None
     intervals: dict[str, int] = settings.REFRESH_INTERVALS
     minutes = intervals.get(shipment.status_code, intervals.get("*", 240))
@@ -381,15 +509,22 @@ def track_shipment(
     customer_name: str = "",
     customer_email: str = "",
     client: ShipEngineClient | None = None,
+    interactive: bool = False,
 ) -> Shipment:
     """Fetch a package from the API and store it. A new package is stored only once the API has
     answered; for a known one a failure is recorded on it and nothing else changes.
+    `interactive=True` from views: a short retry budget (see get_client).
 
     Raises TrackingInputError for bad input and ShipEngineError when the API fails."""
     number = validate_tracking_number(tracking_number)
     carrier = get_carrier(carrier_code)
-    client = client or get_client()
     existing = Shipment.objects.filter(carrier=carrier, tracking_number=number).first()
+    if existing is None and not carrier.is_active:
+        # A disabled carrier takes no new packages; the ones already stored stay readable.
+        raise TrackingInputError(
+            f"The carrier {carrier.name} ({carrier.code}) is disabled: new packages cannot be added for it."
+        )
+    client = client or get_client(interactive=interactive)
     try:
         info = client.get_tracking(carrier.code, number)
     except ShipEngineError as exc:
@@ -461,10 +596,12 @@ def track_label(*, label_id: str, client: ShipEngineClient | None = None) -> Shi
     return result.shipment
 
 
-def refresh_shipment(*, shipment_id: int, client: ShipEngineClient | None = None) -> IngestResult:
+def refresh_shipment(
+    *, shipment_id: int, client: ShipEngineClient | None = None, interactive: bool = False
+) -> IngestResult:
     """Poll one stored shipment. On failure the error is recorded and re-raised."""
     shipment = Shipment.objects.select_related("carrier").get(pk=shipment_id)
-    client = client or get_client()
+    client = client or get_client(interactive=interactive)
     try:
         if shipment.label_id:
             info = client.get_label_tracking(shipment.label_id)
@@ -535,3 +672,39 @@ def sync_carriers(*, client: ShipEngineClient | None = None) -> CarrierSyncRepor
             carrier.save(update_fields=[*changed, "last_synced_at", "updated_at"])
             (report.updated if changed else report.unchanged).append(code)
     return report
+
+
+# --------------------------------------------------------------------------------------------
+# Admin: push updates, carrier switches
+# --------------------------------------------------------------------------------------------
+def start_push_updates(
+    *, shipment_id: int, client: ShipEngineClient | None = None, interactive: bool = False
+) -> Shipment:
+    """POST /v1/tracking/start: ShipEngine sends this package's updates to our webhook from now on.
+
+    Raises TrackingInputError for a disabled carrier, ShipEngineError when
+    the API refuses; on failure nothing stored changes (a refused subscription is not a failed
+    poll, so the refresh back-off is left alone)."""
+    shipment = Shipment.objects.select_related("carrier").get(pk=shipment_id)
+    if not shipment.carrier.is_active:
+        raise TrackingInputError(
+            f"The carrier {shipment.carrier.name} ({shipment.carrier.code}) is disabled."
+        )
+    client = client or get_client(interactive=interactive)
+    client.start_tracking(shipment.carrier.code, shipment.tracking_number)
+    now = timezone.now()
+    Shipment.objects.filter(pk=shipment.pk).update(push_subscribed_at=now, updated_at=now)
+    shipment.push_subscribed_at = now
+    shipment.updated_at = now
+    return shipment
+
+
+def set_carriers_active(*, carrier_ids: list[int], active: bool) -> int:
+    """Enable or disable carriers; returns how many changed. Their shipments are kept: a disabled
+    carrier's packages stay readable but are neither refreshed nor accepted anew."""
+    with transaction.atomic():
+        return (
+            Carrier.objects.filter(pk__in=carrier_ids)
+            .exclude(is_active=active)
+            .update(is_active=active, updated_at=timezone.now())
+        )

@@ -423,7 +423,7 @@ CallObserver = Callable[[CallRecord], None]
 
 @dataclass(frozen=True)
 class ClientConfig:
-    api_key: str
+    api_key: str = field(repr=False)  # never in a repr, a log line or an error report
     base_url: str = DEFAULT_BASE_URL
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
@@ -635,6 +635,7 @@ class ShipEngineClient:
                 data, request_id = self._read(response, body, status, request_id, expect_body)
             except ShipEngineError as exc:
                 error_code = exc.code
+                request_id = exc.request_id or request_id  # error bodies carry their own id
                 if isinstance(exc, ApiError) and exc.http_status == 429 and exc.retry_after:
                     self.limiter.pause(exc.retry_after)
                 raise

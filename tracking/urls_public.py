@@ -8,4 +8,7 @@ app_name = "public"
 
 urlpatterns = [
     path("", public.home, name="home"),
+    path("track/", public.lookup, name="lookup"),
+    path("t/<str:token>/", public.track_page, name="track_page"),
+    path("brand.css", public.brand_css, name="brand_css"),
 ]

@@ -3,6 +3,7 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandParser
 
 from tracking.sandbox import Sandbox, make_server
+from tracking.webhooks import sandbox_signing_key
 
 
 class Command(BaseCommand):
@@ -21,6 +22,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--epoch", default=None, help="ISO time the demo journeys are anchored to"
         )
+        parser.add_argument(
+            "--rate-limit",
+            type=float,
+            default=None,
+            help="enforce this many requests a minute, answering 429 beyond it",
+        )
+        parser.add_argument(
+            "--retry-after", type=float, default=1.0, help="Retry-After of simulated 429 faults"
+        )
 
     def handle(self, *args: object, **opts: object) -> None:
         epoch = datetime.fromisoformat(str(opts["epoch"])) if opts.get("epoch") else None
@@ -28,6 +38,11 @@ class Command(BaseCommand):
             epoch=epoch,
             api_key=opts.get("api_key"),  # type: ignore[arg-type]
             fault_rate=float(opts["fault_rate"]),  # type: ignore[arg-type]
+            # Webhooks it delivers are signed with the key this installation trusts in sandbox
+            # mode; its JWKS is served at /jwks.
+            signing_key=sandbox_signing_key(),
+            rate_limit_per_minute=opts.get("rate_limit"),  # type: ignore[arg-type]
+            retry_after=float(opts["retry_after"]),  # type: ignore[arg-type]
         )
         server = make_server(
             sandbox,

@@ -1,0 +1,556 @@
+"""Staff portal views: access, search and list, filters, add a package, the shipment page,
+refresh and details. Query counts are asserted not to grow with page size or event count."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils import timezone
+
+from tracking import services
+from tracking.models import Carrier, Shipment, TrackingEvent
+
+pytestmark = pytest.mark.django_db
+
+LIST = reverse("staff:shipment_list")
+ADD = reverse("staff:shipment_add")
+HX = {"HTTP_HX_REQUEST": "true"}
+DASH = "\u2013"  # the en dash between the first and last row numbers
+
+
+@pytest.fixture
+def staff_user():
+    return get_user_model().objects.create_user("agent", password="pw-agent-123", is_staff=True)
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+def make_shipment(number: str, carrier: str = "ups", **fields) -> Shipment:
+    now = timezone.now()
+    defaults = {
+        "status_code": "IT",
+        "status_description": "In Transit",
+        "last_event_at": now - timedelta(hours=1),
+        "ship_date": now - timedelta(days=2),
+    }
+    defaults.update(fields)
+    return Shipment.objects.create(
+        carrier=Carrier.objects.get(code=carrier), tracking_number=number, **defaults
+    )
+
+
+def add_events(shipment: Shipment, n: int, *, city: str = "MEMPHIS", postal: str = "38118"):
+    start = timezone.now() - timedelta(days=3)
+    TrackingEvent.objects.bulk_create(
+        TrackingEvent(
+            shipment=shipment,
+            dedupe_key=f"{shipment.pk}-{i}",
+            occurred_at=start + timedelta(minutes=10 * i),
+            carrier_occurred_at=(start + timedelta(minutes=10 * i)).strftime("%Y-%m-%dT%H:%M:%S"),
+            description=f"Scan {i}",
+            city_locality=city,
+            postal_code=postal,
+            country_code="US",
+            status_code="IT",
+            latitude=35.0 + i / 1000 if i % 2 == 0 else None,
+            longitude=-90.0 if i % 2 == 0 else None,
+        )
+        for i in range(n)
+    )
+
+
+def numbers_in(html: str) -> set[str]:
+    return set(re.findall(r'class="row-link"[^>]*>([^<]+)<', html))
+
+
+# --------------------------------------------------------------------------------------------
+# Access
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "url",
+    [LIST, ADD, "/staff/shipments/1/"],
+)
+def test_anonymous_is_sent_to_the_staff_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("staff:login") + "?next=")
+
+
+def test_logged_in_non_staff_gets_403(client):
+    user = get_user_model().objects.create_user("customer", password="pw-x-12345")
+    client.force_login(user)
+    assert client.get(LIST).status_code == 403
+    assert client.post("/staff/shipments/1/refresh/").status_code == 403
+
+
+def test_login_page_rejects_non_staff_with_a_clear_message(client):
+    get_user_model().objects.create_user("customer", password="pw-x-12345")
+    response = client.post(
+        reverse("staff:login"), {"username": "customer", "password": "pw-x-12345"}
+    )
+    assert response.status_code == 200
+    assert "no access to the staff portal" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_staff_login_and_logout(client, staff_user):
+    response = client.post(
+        reverse("staff:login"), {"username": "agent", "password": "pw-agent-123"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/staff/"
+    page = client.get(LIST).content.decode()
+    for label in ("Shipments", "Add", "Admin", "Log out"):
+        assert label in page
+    response = client.post(reverse("staff:logout"))
+    assert response.status_code == 302
+    assert client.get(LIST).status_code == 302
+
+
+def test_wrong_password_keeps_the_username(client, staff_user):
+    response = client.post(reverse("staff:login"), {"username": "agent", "password": "nope"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'value="agent"' in html
+    assert "form-errors" in html
+
+
+# --------------------------------------------------------------------------------------------
+# Search and list
+# --------------------------------------------------------------------------------------------
+@pytest.fixture
+def three(db):
+    a = make_shipment("1Z999AA10123456784", reference="ORD-1001", customer_name="Ada Lovelace")
+    b = make_shipment(
+        "794698432183",
+        carrier="fedex",
+        reference="ORD-2002",
+        customer_email="grace@example.com",
+        status_code="DE",
+        status_description="Delivered",
+    )
+    c = make_shipment(
+        "4582917364",
+        carrier="dhl_express",
+        status_code="EX",
+        exception_description="Held by customs",
+        last_event_at=timezone.now() - timedelta(days=9),
+    )
+    add_events(a, 2, city="LOUISVILLE", postal="40209")
+    add_events(b, 2, city="NEW YORK", postal="10001")
+    add_events(c, 2, city="LEIPZIG", postal="04435")
+    return a, b, c
+
+
+def test_list_shows_every_shipment_newest_first(staff_client, three):
+    html = staff_client.get(LIST).content.decode()
+    assert html.index("1Z999AA10123456784") < html.index("4582917364")
+    assert numbers_in(html) == {"1Z999AA10123456784", "794698432183", "4582917364"}
+    assert f"Showing 1{DASH}3 of 3 shipments" in html
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("1Z999AA10123456784", {"1Z999AA10123456784"}),  # full number
+        ("1z999aa", {"1Z999AA10123456784"}),  # partial, any case
+        ("1Z 999 AA1", {"1Z999AA10123456784"}),  # typed with spaces
+        ("98432", {"794698432183"}),  # middle of a number
+        ("ORD-2002", {"794698432183"}),  # reference
+        ("lovelace", {"1Z999AA10123456784"}),  # customer name
+        ("grace@example", {"794698432183"}),  # customer email
+        ("Leipzig", {"4582917364"}),  # city of an event
+        ("10001", {"794698432183"}),  # postal code of an event
+        ("ORD-", {"1Z999AA10123456784", "794698432183"}),
+        ("no-such-thing", set()),
+    ],
+)
+def test_search_finds_by_each_field(staff_client, three, q, expected):
+    html = staff_client.get(LIST, {"q": q}).content.decode()
+    assert numbers_in(html) == expected
+    if not expected:
+        assert "Nothing matches" in html
+
+
+def test_live_search_returns_a_fragment_with_the_status_counts_out_of_band(staff_client, three):
+    response = staff_client.get(LIST, {"q": "ORD-"}, **HX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html and "<form" not in html
+    assert re.search(r'<fieldset id="status-filter"[^>]*hx-swap-oob="true"', html)
+    assert numbers_in(html) == {"1Z999AA10123456784", "794698432183"}
+    assert "HX-Request" in response["Vary"]
+
+
+def test_history_restore_gets_the_whole_page(staff_client, three):
+    response = staff_client.get(
+        LIST, {"q": "ORD-"}, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
+    assert "<html" in response.content.decode()
+
+
+def test_the_page_works_without_javascript(staff_client, three):
+    html = staff_client.get(LIST, {"q": "lovelace"}).content.decode()
+    # A plain GET form to the same URL with a submit button, and the search box filled in.
+    assert re.search(r'<form id="shipment-filters"[^>]*method="get"[^>]*action="/staff/"', html)
+    assert 'value="lovelace"' in html
+    assert 'hx-trigger="input changed delay:300ms, search"' in html
+    assert 'hx-push-url="true"' in html
+
+
+def test_status_counts_and_filter(staff_client, three):
+    html = staff_client.get(LIST, {"status": "EX"}).content.decode()
+    assert numbers_in(html) == {"4582917364"}
+    counts = dict(
+        re.findall(
+            r'value="([A-Z]{2}|none)"[^>]*>\s*<span[^>]*>[^<]*</span>\s*<span class="count">(\d+)',
+            html,
+        )
+    )
+    # Counts ignore the status filter itself, so the other choices still show what they hold.
+    assert (
+        counts["IT"] == "1" and counts["DE"] == "1" and counts["EX"] == "1" and counts["AT"] == "0"
+    )
+    assert re.search(r'value="EX"\s+checked', html)
+
+
+def test_unknown_status_code_is_counted_and_filterable(staff_client, three):
+    make_shipment("ZZ123456", status_code="QQ", status_description="Something new")
+    html = staff_client.get(LIST, {"status": "QQ"}).content.decode()
+    assert numbers_in(html) == {"ZZ123456"}
+    assert 'value="QQ"' in html
+
+
+def test_never_fetched_filter(staff_client, three):
+    make_shipment("NEW00001", status_code="", status_description="", last_event_at=None)
+    html = staff_client.get(LIST, {"status": "none"}).content.decode()
+    assert numbers_in(html) == {"NEW00001"}
+
+
+def test_carrier_filter(staff_client, three):
+    html = staff_client.get(LIST, {"carrier": "fedex"}).content.decode()
+    assert numbers_in(html) == {"794698432183"}
+
+
+def test_unknown_carrier_is_reported_not_a_crash(staff_client, three):
+    response = staff_client.get(LIST, {"carrier": "nope"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Unknown carrier" in html
+    assert len(numbers_in(html)) == 3
+
+
+def test_date_filters(staff_client, three):
+    a, b, c = three
+    old = timezone.now() - timedelta(days=30)
+    Shipment.objects.filter(pk=a.pk).update(ship_date=old)
+    day = old.date().isoformat()
+    html = staff_client.get(LIST, {"shipped_from": day, "shipped_to": day}).content.decode()
+    assert numbers_in(html) == {a.tracking_number}
+    recent = (timezone.now() - timedelta(days=2)).date().isoformat()
+    html = staff_client.get(LIST, {"updated_from": recent}).content.decode()
+    assert numbers_in(html) == {a.tracking_number, b.tracking_number}
+    html = staff_client.get(LIST, {"updated_to": recent}).content.decode()
+    assert numbers_in(html) == {c.tracking_number}
+
+
+def test_bad_dates_are_reported_and_ignored(staff_client, three):
+    response = staff_client.get(
+        LIST,
+        {"shipped_from": "yesterday", "updated_from": "2026-05-02", "updated_to": "2026-05-01"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Enter a valid date" in html
+    assert "The end date is before the start date" in html
+
+
+def test_needs_attention_filters(staff_client, three):
+    _a, _b, c = three
+    d = make_shipment("1Z12345E0205271688", status_code="AT", status_description="Attempt")
+    e = make_shipment("FAILED0001", consecutive_failures=2, last_error="HTTP 500")
+    html = staff_client.get(LIST, {"attention": "exception"}).content.decode()
+    assert numbers_in(html) == {c.tracking_number}
+    html = staff_client.get(LIST, {"attention": "attempt"}).content.decode()
+    assert numbers_in(html) == {d.tracking_number}
+    html = staff_client.get(LIST, {"attention": "failed"}).content.decode()
+    assert numbers_in(html) == {e.tracking_number}
+    assert "refresh failed" in html
+    # Quiet for 5 days (default): c (EX, 9 days). Delivered b never counts as quiet.
+    html = staff_client.get(LIST, {"attention": "quiet"}).content.decode()
+    assert numbers_in(html) == {c.tracking_number}
+    html = staff_client.get(LIST, {"attention": "quiet", "quiet_days": "10"}).content.decode()
+    assert numbers_in(html) == set()
+    html = staff_client.get(LIST, {"attention": ["attempt", "failed"]}).content.decode()
+    assert numbers_in(html) == {d.tracking_number, e.tracking_number}
+
+
+def test_sorting_by_eta(staff_client, three):
+    a, b, c = three
+    now = timezone.now()
+    Shipment.objects.filter(pk=a.pk).update(estimated_delivery_date=now + timedelta(days=3))
+    Shipment.objects.filter(pk=c.pk).update(estimated_delivery_date=now + timedelta(days=1))
+    html = staff_client.get(LIST, {"sort": "eta"}).content.decode()
+    order = [n for n in re.findall(r'class="row-link"[^>]*>([^<]+)<', html)]
+    assert order == [c.tracking_number, a.tracking_number, b.tracking_number]  # no ETA last
+    html = staff_client.get(LIST, {"sort": "-eta"}).content.decode()
+    order = [n for n in re.findall(r'class="row-link"[^>]*>([^<]+)<', html)]
+    assert order[:2] == [a.tracking_number, c.tracking_number]
+
+
+def test_pagination_keeps_the_whole_state_in_the_url(staff_client):
+    for i in range(30):
+        make_shipment(
+            f"PAGE{i:04d}",
+            reference=f"ORD-P{i}",
+            last_event_at=timezone.now() - timedelta(minutes=i),
+        )
+    response = staff_client.get(LIST, {"q": "ORD-P", "status": "IT", "sort": "updated"})
+    html = response.content.decode()
+    assert f"Showing 1{DASH}25 of 30 shipments" in html
+    next_link = re.search(r'href="(\?[^"]*page=2)"', html).group(1).replace("&amp;", "&")
+    assert "q=ORD-P" in next_link and "status=IT" in next_link and "sort=updated" in next_link
+    page2 = staff_client.get(LIST + next_link).content.decode()
+    assert f"Showing 26{DASH}30 of 30 shipments" in page2
+    # sort=updated: oldest first, so page 2 holds the five newest.
+    assert numbers_in(page2) == {f"PAGE{i:04d}" for i in range(5)}
+    # A page past the end shows the last page, not an error.
+    assert (
+        f"Showing 26{DASH}30"
+        in staff_client.get(LIST, {"q": "ORD-P", "page": "99"}).content.decode()
+    )
+    assert (
+        f"Showing 1{DASH}25" in staff_client.get(LIST, {"q": "ORD-P", "page": "x"}).content.decode()
+    )
+
+
+def test_empty_database_invites_adding_a_package(staff_client):
+    html = staff_client.get(LIST).content.decode()
+    assert "No shipments yet" in html and ADD in html
+
+
+def test_list_query_count_does_not_grow_with_page_size(staff_client, django_assert_max_num_queries):
+    for i in range(3):
+        make_shipment(f"FEW{i}")
+    with django_assert_max_num_queries(5):
+        staff_client.get(LIST)
+    for i in range(120):
+        make_shipment(f"MANY{i:04d}", carrier="fedex" if i % 2 else "usps")
+    with django_assert_max_num_queries(5):
+        response = staff_client.get(LIST, {"per_page": "100"})
+    assert len(numbers_in(response.content.decode())) == 100
+    with django_assert_max_num_queries(5):
+        staff_client.get(LIST, {"q": "MANY", "status": "IT", "attention": "quiet"}, **HX)
+
+
+# --------------------------------------------------------------------------------------------
+# Add a package
+# --------------------------------------------------------------------------------------------
+def test_add_form_offers_only_active_carriers(staff_client):
+    Carrier.objects.filter(code="apc").update(is_active=False)
+    html = staff_client.get(ADD, {"tracking_number": "794698432183"}).content.decode()
+    assert 'value="fedex"' in html and 'value="apc"' not in html
+    assert 'value="794698432183"' in html
+
+
+def test_add_fetches_at_once_and_opens_the_shipment(staff_client):
+    response = staff_client.post(
+        ADD,
+        {
+            "carrier": "fedex",
+            "tracking_number": " 7946 9843 2183 ",
+            "reference": "ORD-9",
+            "customer_name": "Ada",
+            "customer_email": "ada@example.com",
+        },
+    )
+    shipment = Shipment.objects.get(tracking_number="794698432183")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("staff:shipment_detail", args=[shipment.pk])
+    assert shipment.status_code == "IT" and shipment.events.count() > 0
+    assert shipment.reference == "ORD-9" and shipment.customer_email == "ada@example.com"
+
+
+def test_add_existing_opens_it_without_a_duplicate_or_an_api_call(staff_client, monkeypatch):
+    existing = make_shipment("794698432183", carrier="fedex")
+
+    def no_call(**kwargs):
+        raise AssertionError("the API must not be called for a known package")
+
+    monkeypatch.setattr(services, "track_shipment", no_call)
+    response = staff_client.post(ADD, {"carrier": "fedex", "tracking_number": "794698432183"})
+    assert response["Location"] == reverse("staff:shipment_detail", args=[existing.pk])
+    assert Shipment.objects.filter(tracking_number="794698432183").count() == 1
+    assert "already tracked" in staff_client.get(response["Location"]).content.decode()
+
+
+def test_add_api_error_is_shown_in_the_form_with_the_input_kept(staff_client):
+    response = staff_client.post(
+        ADD,
+        {
+            "carrier": "ups",
+            "tracking_number": "FAULT-404",
+            "reference": "ORD-KEEP",
+            "customer_name": "Kept Name",
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "The tracking number was not found" in html
+    assert (
+        'value="FAULT-404"' in html and 'value="ORD-KEEP"' in html and 'value="Kept Name"' in html
+    )
+    assert not Shipment.objects.filter(tracking_number="FAULT-404").exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"carrier": "ups", "tracking_number": ""}, "This field is required"),
+        ({"carrier": "ups", "tracking_number": "ABC/123"}, "only letters, digits"),
+        ({"carrier": "nope", "tracking_number": "ABC123"}, "Select a valid choice"),
+        ({"carrier": "ups", "tracking_number": "ABC123", "customer_email": "x"}, "valid email"),
+    ],
+)
+def test_add_bad_input_is_explained(staff_client, data, message):
+    response = staff_client.post(ADD, data)
+    assert response.status_code == 422
+    assert message in response.content.decode()
+    assert not Shipment.objects.exists()
+
+
+def test_add_inactive_carrier_is_refused(staff_client):
+    Carrier.objects.filter(code="ups").update(is_active=False)
+    response = staff_client.post(ADD, {"carrier": "ups", "tracking_number": "1Z999AA10123456784"})
+    assert response.status_code == 422
+
+
+# --------------------------------------------------------------------------------------------
+# Shipment page
+# --------------------------------------------------------------------------------------------
+@pytest.fixture
+def tracked(db):
+    return services.track_shipment(
+        carrier_code="ups", tracking_number="1Z5R89390357567127", reference="ORD-77"
+    )
+
+
+def test_shipment_page_shows_header_milestones_timeline_map_and_raw_answer(staff_client, tracked):
+    response = staff_client.get(reverse("staff:shipment_detail", args=[tracked.pk]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'class="badge status-DE"' in html
+    assert "1Z5R89390357567127" in html and 'data-copy-target="tracking-number"' in html
+    assert "J SMITH" in html  # signer
+    assert 'class="milestones"' in html
+    assert 'class="timeline"' in html
+    assert re.search(r'data-map="staff-map-[0-9a-f]{8}-points"', html)
+    assert (
+        "<details" in html and "Last raw API answer" in html and "&quot;status_code&quot;" in html
+    )
+    assert f'hx-post="/staff/shipments/{tracked.pk}/refresh/"' in html
+    assert "ORD-77" in html
+    assert "js/staff.js" in html
+
+
+def test_shipment_without_coordinates_shows_the_empty_map_state(staff_client):
+    shipment = make_shipment("NOCOORDS1")
+    add_events(shipment, 1)
+    TrackingEvent.objects.update(latitude=None, longitude=None)
+    html = staff_client.get(reverse("staff:shipment_detail", args=[shipment.pk])).content.decode()
+    assert "data-map=" not in html and "map-empty" in html
+
+
+def test_shipment_page_404(staff_client):
+    assert staff_client.get("/staff/shipments/999999/").status_code == 404
+
+
+def test_shipment_page_query_count_does_not_grow_with_events(
+    staff_client, django_assert_max_num_queries
+):
+    few = make_shipment("FEWEVENTS")
+    add_events(few, 2)
+    many = make_shipment("MANYEVENTS")
+    add_events(many, 200)
+    for shipment in (few, many):
+        with django_assert_max_num_queries(4):
+            response = staff_client.get(reverse("staff:shipment_detail", args=[shipment.pk]))
+    assert response.content.decode().count('class="timeline-item') == 200
+
+
+def test_refresh_htmx_updates_in_place(staff_client, tracked):
+    TrackingEvent.objects.filter(shipment=tracked).order_by("occurred_at").first().delete()
+    url = reverse("staff:shipment_refresh", args=[tracked.pk])
+    response = staff_client.post(url, **HX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="tracking"')
+    assert "Refreshed just now: 1 new event." in html
+
+
+def test_refresh_failure_is_shown_clearly_and_recorded(staff_client):
+    shipment = make_shipment("FAULT-404")
+    url = reverse("staff:shipment_refresh", args=[shipment.pk])
+    html = staff_client.post(url, **HX).content.decode()
+    assert 'role="alert"' in html and "Refresh failed." in html
+    assert "The tracking number was not found" in html
+    shipment.refresh_from_db()
+    assert shipment.consecutive_failures == 1
+    # Without htmx: back to the page with the message.
+    response = staff_client.post(url)
+    assert response.status_code == 302
+    page = staff_client.get(response["Location"]).content.decode()
+    assert "Refresh failed" in page and "The last 2 refreshes failed." in page
+
+
+def test_refresh_without_htmx_redirects_with_a_message(staff_client, tracked):
+    url = reverse("staff:shipment_refresh", args=[tracked.pk])
+    response = staff_client.post(url)
+    assert response.status_code == 302
+    assert "Refreshed: 0 new events." in staff_client.get(response["Location"]).content.decode()
+
+
+def test_refresh_needs_post(staff_client, tracked):
+    assert staff_client.get(reverse("staff:shipment_refresh", args=[tracked.pk])).status_code == 405
+
+
+def test_staff_details_are_editable(staff_client, tracked):
+    url = reverse("staff:shipment_update", args=[tracked.pk])
+    response = staff_client.post(
+        url,
+        {
+            "reference": "ORD-NEW",
+            "customer_name": "Bo",
+            "customer_email": "bo@example.com",
+            "notes": "VIP",
+        },
+    )
+    assert response.status_code == 302
+    tracked.refresh_from_db()
+    assert (tracked.reference, tracked.customer_name, tracked.notes) == ("ORD-NEW", "Bo", "VIP")
+    # And the search finds the new reference at once (the search index follows).
+    assert numbers_in(staff_client.get(LIST, {"q": "ORD-NEW"}).content.decode()) == {
+        tracked.tracking_number
+    }
+
+
+def test_invalid_details_keep_the_input_and_store_nothing(staff_client, tracked):
+    url = reverse("staff:shipment_update", args=[tracked.pk])
+    response = staff_client.post(url, {"reference": "ORD-TYPED", "customer_email": "not-an-email"})
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert 'value="ORD-TYPED"' in html and "valid email" in html
+    tracked.refresh_from_db()
+    assert tracked.reference == "ORD-77"
+
+
+def test_export_link_carries_the_list_state(staff_client, three):
+    html = staff_client.get(LIST, {"q": "ORD-", "status": "IT", "page": "1"}).content.decode()
+    assert f'href="{reverse("staff:export")}?q=ORD-&amp;status=IT"' in html

@@ -1,0 +1,27 @@
+from django.core.management.base import BaseCommand, CommandParser
+
+from tracking import scheduler
+
+from ._quiet import quiet_unless_verbose
+
+
+class Command(BaseCommand):
+    help = (
+        "Queue a refresh for every shipment that is due (for cron; safe to run while workers "
+        "and other schedulers run). Workers run the queued refreshes."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--limit", type=int, default=None, help="queue at most this many (REFRESH_BATCH_SIZE)"
+        )
+
+    def handle(self, *args: object, **options: object) -> None:
+        quiet_unless_verbose(options)
+        limit = options.get("limit")
+        queued = scheduler.enqueue_due(limit=int(limit) if limit is not None else None)  # type: ignore[call-overload]
+        cleaned = scheduler.housekeeping()
+        self.stdout.write(
+            f"{queued} refreshes queued; removed {cleaned['webhook_receipts']} old webhook "
+            f"receipts and {cleaned['api_calls']} old API-call records."
+        )

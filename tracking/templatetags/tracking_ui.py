@@ -1,0 +1,88 @@
+"""Template filters and tags for the shared tracking components (timeline, milestones, map).
+
+{% load tracking_ui %}
+<span class="badge {{ shipment.status_code|status_css }}">{{ shipment|status_words }}</span>
+{% include "tracking/components/timeline.html" with events=events %}
+{% include "tracking/components/milestones.html" with milestones=milestones %}
+{% include "tracking/components/map.html" with points=points map_id="shipment-map" %}
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from typing import Any
+
+from django import template
+from django.conf import settings
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from .. import presentation
+from ..models import Shipment, TrackingEvent
+
+register = template.Library()
+
+
+@register.filter
+def status_css(code: str | None) -> str:
+    return presentation.status_css(code)
+
+
+@register.filter
+def status_words(shipment: Shipment) -> str:
+    return presentation.status_words(shipment)
+
+
+@register.filter
+def local_time(event: TrackingEvent) -> str:
+    return presentation.local_time_text(event)
+
+
+@register.filter
+def by_local_day(events: Iterable[TrackingEvent] | None) -> list[presentation.TimelineDay]:
+    return presentation.timeline_days(events or [])
+
+
+@register.filter
+def eta_text(shipment: Shipment) -> str:
+    return presentation.eta_text(shipment)
+
+
+@register.simple_tag
+def timeline_items(entries: Iterable[presentation.TimelineEntry]) -> SafeString:
+    """The <li> items of one timeline day. Built in Python with every value escaped (stdlib
+    html.escape, as Django's escape does) rather than a template loop: a long timeline (200
+    events) renders several times faster this way."""
+    fallback = str(_("Update from the carrier"))
+    items = []
+    for entry in entries:
+        if entry.iso:
+            when = (
+                f'<time datetime="{_esc(entry.iso)}" title="{_esc(entry.utc_text)}">'
+                f"{_esc(entry.clock_text)}</time>"
+            )
+        else:
+            when = f"<span>{_esc(entry.clock_text)}</span>"
+        place = f'<span class="timeline-place"> · {_esc(entry.place)}</span>' if entry.place else ""
+        latest = " is-latest" if entry.is_latest else ""
+        items.append(
+            f'<li class="timeline-item {_esc(entry.css)}{latest}">'
+            '<span class="timeline-dot" aria-hidden="true"></span><div class="timeline-body">'
+            f'<p class="timeline-text">{_esc(entry.text or fallback)}</p>'
+            f'<p class="timeline-meta">{when}{place}</p></div></li>'
+        )
+    return mark_safe("\n".join(items))  # noqa: S308 - every value above is escaped
+
+
+def _esc(value: str) -> str:
+    return html.escape(str(value), quote=True)
+
+
+@register.simple_tag
+def map_tiles() -> dict[str, Any]:
+    """Tile server URL and attribution for the map component (settings.MAP_TILE_URL...)."""
+    return {
+        "url": settings.MAP_TILE_URL,
+        "attribution": getattr(settings, "MAP_TILE_ATTRIBUTION", ""),
+    }
