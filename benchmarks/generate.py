@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tracking.sandbox import STATUS_DESCRIPTIONS  # noqa: E402 (Django-free; needs ROOT on the path)
+
 BENCH_REFERENCE = "BENCH-200-EVENTS"
 
 # (city, state, postal code, country, lat, lon); each also gets nearby postal codes.
@@ -103,16 +105,7 @@ STATUS_WEIGHTS = [
     ("UN", 2),
     ("SP", 5),
 ]
-STATUS_TEXT = {
-    "AC": "Accepted",
-    "IT": "In Transit",
-    "DE": "Delivered",
-    "EX": "Exception",
-    "UN": "Unknown",
-    "AT": "Delivery Attempt",
-    "NY": "Not Yet In System",
-    "SP": "Delivered To Collection Location",
-}
+STATUS_TEXT = STATUS_DESCRIPTIONS  # the API's own wording, as the sandbox sends it
 
 
 def setup_django(db: str | None = None) -> None:

@@ -28,7 +28,10 @@ class Seen:
 
 
 class StubServer:
-    def __init__(self) -> None:
+    """Answers queued answers in order; once they run out, `default` (or a 500) every time."""
+
+    def __init__(self, default: Answer | None = None) -> None:
+        self.default = default or Answer(500, b"no answer queued")
         self.answers: deque[Answer] = deque()
         self.requests: list[Seen] = []
         stub = self
@@ -42,9 +45,7 @@ class StubServer:
                 stub.requests.append(
                     Seen(self.command, self.path, dict(self.headers.items()), body)
                 )
-                answer = (
-                    stub.answers.popleft() if stub.answers else Answer(500, b"no answer queued")
-                )
+                answer = stub.answers.popleft() if stub.answers else stub.default
                 if answer.delay:
                     time.sleep(answer.delay)
                 if answer.drop:
@@ -71,6 +72,10 @@ class StubServer:
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
+
+    @property
+    def paths(self) -> list[str]:
+        return [f"{seen.method} {seen.path}" for seen in self.requests]
 
     def queue(self, *answers: Answer) -> None:
         self.answers.extend(answers)

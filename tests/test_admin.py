@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import types
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -24,7 +22,9 @@ from tracking import services
 from tracking.admin import INLINE_EVENTS, REFRESH_NOW_LIMIT
 from tracking.models import ApiCall, Carrier, Shipment, TrackingEvent
 
+from .browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from .conftest import make_client
+from .httpstub import Answer, StubServer
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API (browser test)
 
@@ -96,42 +96,10 @@ def snapshot_carriers() -> list[dict]:
     return list(Carrier.objects.order_by("code").values())
 
 
-class ScriptedApi:
+def ScriptedApi(status: int, body: dict | bytes) -> StubServer:
     """A real HTTP server on loopback answering every request with one fixed answer."""
-
-    def __init__(self, status: int, body: dict | bytes) -> None:
-        self.status = status
-        self.body = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.paths: list[str] = []
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _serve(self) -> None:
-                api.paths.append(f"{self.command} {self.path}")
-                self.send_response(api.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(api.body)))
-                self.end_headers()
-                self.wfile.write(api.body)
-
-            do_GET = do_POST = _serve
-
-            def log_message(self, format: str, *args: object) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-
-    def __enter__(self) -> ScriptedApi:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return StubServer(default=Answer(status, raw))
 
 
 @pytest.fixture
@@ -938,16 +906,9 @@ def test_admin_pages_in_a_browser(live_server):
     problems: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
+            executable_path=CHROMIUM,
             headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
+            args=CHROMIUM_ARGS,
         )
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)

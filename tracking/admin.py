@@ -77,19 +77,26 @@ class ShipEngineAccountFilter(admin.SimpleListFilter):
         return queryset
 
 
-class SyncedFilter(admin.SimpleListFilter):
-    title = _("synced from ShipEngine")
-    parameter_name = "synced"
+class _SetOrNotFilter(admin.SimpleListFilter):
+    """Yes/no on whether a timestamp field is set."""
+
+    field = ""
+    labels: tuple[Any, Any] = (_("Yes"), _("No"))
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("yes", _("Yes")), ("no", _("Never"))]
+        return [("yes", self.labels[0]), ("no", self.labels[1])]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() == "yes":
-            return queryset.filter(last_synced_at__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(last_synced_at__isnull=True)
+        if self.value() in {"yes", "no"}:
+            return queryset.filter(**{f"{self.field}__isnull": self.value() == "no"})
         return queryset
+
+
+class SyncedFilter(_SetOrNotFilter):
+    title = _("synced from ShipEngine")
+    parameter_name = "synced"
+    field = "last_synced_at"
+    labels = (_("Yes"), _("Never"))
 
 
 class CarrierForm(forms.ModelForm):
@@ -346,19 +353,11 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
         return queryset
 
 
-class PushFilter(admin.SimpleListFilter):
+class PushFilter(_SetOrNotFilter):
     title = _("push updates")
     parameter_name = "push"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("yes", _("Started")), ("no", _("Not started"))]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() == "yes":
-            return queryset.filter(push_subscribed_at__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(push_subscribed_at__isnull=True)
-        return queryset
+    field = "push_subscribed_at"
+    labels = (_("Started"), _("Not started"))
 
 
 class NewestEventsFormSet(BaseInlineFormSet):
