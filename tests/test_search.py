@@ -40,10 +40,13 @@ def found(q: str) -> set[str]:
 
 
 def places(shipment: Shipment) -> str:
+    """The shipment's indexed places, in the order they were first seen."""
     with connection.cursor() as cur:
-        cur.execute(f"SELECT places FROM {search.FTS_TABLE} WHERE rowid = %s", [shipment.pk])
-        row = cur.fetchone()
-    return row[0] if row else None
+        cur.execute(
+            f"SELECT place FROM {search.PLACE_TABLE} WHERE shipment_id = %s ORDER BY rowid",
+            [shipment.pk],
+        )
+        return " ; ".join(row[0] for row in cur.fetchall())
 
 
 @pytest.fixture

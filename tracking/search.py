@@ -3,8 +3,9 @@ reference, customer name or email, or the city or postal code of any of its even
 
 Two paths, one behaviour:
 
-- SQLite: an FTS5 table with the trigram tokenizer (migration 0003), one row per shipment, kept in
-  step by triggers. A substring of 3+ characters is answered from the index instead of scanning.
+- SQLite: FTS5 tables with the trigram tokenizer (migrations 0003 and 0008), one row per shipment
+  and one per distinct place of its events, kept in step by triggers. A substring of 3+
+  characters is answered from the index instead of scanning.
 - Other databases (PostgreSQL): plain `contains`/`icontains` lookups, which pg_trgm GIN indexes on
   the same expressions serve; event places by exact (case-insensitive) city or postal code.
 
@@ -22,7 +23,8 @@ from django.db.models.expressions import RawSQL
 if TYPE_CHECKING:
     from .models import ShipmentQuerySet
 
-FTS_TABLE = "tracking_shipment_search"
+FTS_TABLE = "tracking_shipment_search"  # one row per shipment: number, reference, customer
+PLACE_TABLE = "tracking_place_search"  # one row per distinct place of a shipment's events
 MIN_PARTIAL = 3
 MAX_QUERY = 200
 
@@ -68,8 +70,11 @@ def search_shipments(queryset: ShipmentQuerySet, q: str | None) -> ShipmentQuery
             phrases.add(_fts_phrase(number))
         match = " OR ".join(sorted(phrases))
         # The table name is a constant; what was typed is only ever a parameter.
-        sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608
-        return queryset.filter(pk__in=RawSQL(sql, [match]))  # noqa: S611
+        sql = (
+            f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s "  # noqa: S608
+            f"UNION SELECT shipment_id FROM {PLACE_TABLE} WHERE {PLACE_TABLE} MATCH %s"
+        )
+        return queryset.filter(pk__in=RawSQL(sql, [match, match]))  # noqa: S611
     places = (
         TrackingEvent.objects.order_by()
         .filter(Q(city_locality__iexact=q) | Q(postal_code__iexact=q))
@@ -91,6 +96,13 @@ def search_shipments(queryset: ShipmentQuerySet, q: str | None) -> ShipmentQuery
     return queryset.filter(pk__in=own_fields.union(places))
 
 
+# Each distinct place of a shipment, owned by (rowid =) the first event seen there (migration 0008).
+PLACE_REBUILD_SQL = f"""INSERT INTO {PLACE_TABLE}(rowid, place, shipment_id)
+    SELECT min(id), trim(city_locality || ' ' || postal_code), shipment_id
+    FROM tracking_trackingevent WHERE city_locality <> '' OR postal_code <> ''
+    GROUP BY shipment_id, city_locality, postal_code"""  # noqa: S608
+
+
 def rebuild_sqlite_index(alias: str = "default") -> int:
     """Refill the SQLite search table from the shipments and events (after a raw bulk load that
     bypassed the triggers, or to repair it). Returns the number of rows indexed."""
@@ -101,18 +113,12 @@ def rebuild_sqlite_index(alias: str = "default") -> int:
         cursor.execute(f"DELETE FROM {FTS_TABLE}")  # noqa: S608 (a constant name)
         cursor.execute(
             f"""INSERT INTO {FTS_TABLE}
-                (rowid, tracking_number, reference, customer_name, customer_email, places)
-            SELECT s.id, s.tracking_number, s.reference, s.customer_name, s.customer_email,
-                   coalesce(p.places, '')
-            FROM tracking_shipment s
-            LEFT JOIN (
-                SELECT shipment_id, group_concat(place, ' ; ') AS places FROM (
-                    SELECT DISTINCT shipment_id, trim(city_locality || ' ' || postal_code) AS place
-                    FROM tracking_trackingevent
-                    WHERE city_locality <> '' OR postal_code <> ''
-                ) GROUP BY shipment_id
-            ) p ON p.shipment_id = s.id"""  # noqa: S608
+                (rowid, tracking_number, reference, customer_name, customer_email)
+            SELECT id, tracking_number, reference, customer_name, customer_email
+            FROM tracking_shipment"""  # noqa: S608
         )
+        cursor.execute(f"DELETE FROM {PLACE_TABLE}")  # noqa: S608
+        cursor.execute(PLACE_REBUILD_SQL)
         cursor.execute(f"SELECT count(*) FROM {FTS_TABLE}")  # noqa: S608
         row = cursor.fetchone()
     return int(row[0]) if row else 0
