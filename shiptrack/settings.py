@@ -318,3 +318,6 @@ PUBLIC_STALE_MINUTES = env.int("PUBLIC_STALE_MINUTES", default=30)
 STAFF_STATUS_COUNTS_CACHE_SECONDS = env.int("STAFF_STATUS_COUNTS_CACHE_SECONDS", default=30)
 # Seconds of retry waiting allowed when a person is waiting on a page (staff add/refresh, public page).
 SHIPENGINE_INTERACTIVE_RETRY_BUDGET = env.float("SHIPENGINE_INTERACTIVE_RETRY_BUDGET", default=3.0)
+# A staff search counts at most this many matches (a hub city can match a third of all
+# shipments); past it the page shows "10,000+" and pages through the first ones.
+STAFF_SEARCH_COUNT_CAP = env.int("STAFF_SEARCH_COUNT_CAP", default=10_000)

@@ -350,6 +350,25 @@ def test_list_query_count_does_not_grow_with_page_size(staff_client, django_asse
         staff_client.get(LIST, {"q": "MANY", "status": "IT", "attention": "quiet"}, **HX)
 
 
+def test_a_broad_search_counts_only_up_to_the_cap(
+    staff_client, settings, django_assert_max_num_queries
+):
+    settings.STAFF_SEARCH_COUNT_CAP = 10
+    for i in range(14):
+        make_shipment(f"HUB{i:04d}")
+    make_shipment("OTHER0001")
+    with django_assert_max_num_queries(5):
+        html = staff_client.get(LIST, {"q": "HUB0"}).content.decode()
+    assert "more than 10 matches" in html
+    assert len(numbers_in(html)) == 14  # the page itself is not cut short
+    assert re.search(r'class="count">1[01]\+<', html)  # a lower bound, said as one
+    narrow = staff_client.get(LIST, {"q": "HUB000"}).content.decode()
+    assert "more than" not in narrow and len(numbers_in(narrow)) == 10
+    settings.STAFF_SEARCH_COUNT_CAP = 0  # 0: count everything
+    everything = staff_client.get(LIST, {"q": "HUB0"}).content.decode()
+    assert "more than" not in everything and len(numbers_in(everything)) == 14
+
+
 # --------------------------------------------------------------------------------------------
 # Add a package
 # --------------------------------------------------------------------------------------------

@@ -101,11 +101,24 @@ class FilterResult:
             hit = cache.get(key)
             if hit is not None:
                 return dict(hit)
-        rows = self.base.order_by().values_list("status_code").annotate(n=Count("pk"))
+        base = self.base.order_by()
+        cap = int(getattr(settings, "STAFF_SEARCH_COUNT_CAP", 0))
+        if self.q and cap > 0:
+            # A broad search (a hub city matches a third of all shipments) would count every
+            # match by status: seconds on a million rows. Count at most cap + 1 of them instead;
+            # past the cap the counts are lower bounds and the page says so.
+            base = base.model._default_manager.filter(pk__in=base.values("pk")[: cap + 1])
+        rows = base.values_list("status_code").annotate(n=Count("pk"))
         counts = {code: n for code, n in rows}
         if key:
             cache.set(key, counts, ttl)
         return counts
+
+    @property
+    def capped(self) -> bool:
+        """True when a search matched more shipments than it counted (see raw_counts)."""
+        cap = int(getattr(settings, "STAFF_SEARCH_COUNT_CAP", 0))
+        return bool(self.q and cap > 0 and sum(self.raw_counts.values()) > cap)
 
     def status_counts(self) -> list[StatusCount]:
         known = dict(Status.choices)
@@ -133,7 +146,10 @@ class FilterResult:
 
     @property
     def total(self) -> int:
-        """Shipments matching every filter, from the status counts (no extra COUNT query)."""
+        """Shipments matching every filter, from the status counts (no extra COUNT query); a
+        capped search pages through its first STAFF_SEARCH_COUNT_CAP matches."""
+        if self.capped and not self.statuses:
+            return int(settings.STAFF_SEARCH_COUNT_CAP)
         if not self.statuses:
             return sum(self.raw_counts.values())
         wanted = {"" if s == NEVER_FETCHED else s for s in self.statuses}
