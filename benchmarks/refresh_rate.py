@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.shell import django_shell  # noqa: E402
 from tracking.sandbox import Sandbox, make_server  # noqa: E402  (Django-free)
 
 
@@ -81,18 +82,7 @@ def run(args: argparse.Namespace, *, limiter_on: bool) -> dict:
         f"Shipment.objects.bulk_create([Shipment(carrier=c, tracking_number=f'RATE{{i:07d}}') for i in range({args.shipments})], batch_size=1000)\n"
         f"print(scheduler.enqueue_due(limit={args.shipments}))\n"
     )
-    queued = (
-        subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", setup],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    queued = django_shell(setup, env)
     started = time.monotonic()
     workers = [
         subprocess.Popen(
@@ -120,19 +110,7 @@ def run(args: argparse.Namespace, *, limiter_on: bool) -> dict:
         " Shipment.objects.filter(consecutive_failures__gt=0).count(),"
         " ApiCall.objects.filter(http_status=429).count())\n"
     )
-    fetched, failed, recorded_429 = (
-        subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", check],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-        .split()
-    )
+    fetched, failed, recorded_429 = django_shell(check, env).split()
     server.shutdown()
     arrivals = sorted(sandbox.arrivals)
     span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else 0.0

@@ -33,6 +33,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.shell import django_shell  # noqa: E402
 from tracking.sandbox import Sandbox, make_server  # noqa: E402  (Django-free)
 
 
@@ -162,18 +163,7 @@ def main() -> None:
         "print(WebhookReceipt.objects.filter(outcome='ingested').count(), TrackingEvent.objects.count(), dupes,"
         " Shipment.objects.filter(events__isnull=False).distinct().count())\n"
     )
-    out = (
-        subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", check],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    out = django_shell(check, env)
     receipts, events, dupes, with_events = (int(x) for x in out.split())
     for suffix in ("", "-wal", "-shm"):
         Path(str(db_path) + suffix).unlink(missing_ok=True)
