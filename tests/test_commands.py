@@ -84,10 +84,31 @@ def test_a_failure_loses_nothing_already_stored(settings):
     assert "HTTP 500" in shipment.last_error
 
 
+def test_a_command_leaves_logging_as_it_found_it():
+    import logging
+
+    logger = logging.getLogger("shiptrack")
+    logger.setLevel(logging.INFO)
+    call_command("track", "stamps_com", SEED_NUMBER)  # quiet while it runs (-v 1)...
+    assert logger.level == logging.INFO  # ...and the process's logging is as before
+
+
 def test_sync_carriers_command(capsys):
     call_command("sync_carriers")
     assert "1 added" in capsys.readouterr().out
     assert Carrier.objects.filter(code="sandbox_courier").exists()
+
+
+def run_manage(env: dict, *args: str) -> subprocess.CompletedProcess:
+    """manage.py as a real process, as a person types it."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -104,14 +125,7 @@ def test_with_an_api_key_the_command_talks_http_to_the_configured_server(fresh_d
     with StubServer() as stub:
         stub.queue(Answer(200, json.dumps(seed_example).encode()))
         env = {**fresh_db, "SHIPENGINE_API_KEY": "TEST-KEY-42", "SHIPENGINE_BASE_URL": stub.url}
-        done = subprocess.run(
-            [sys.executable, "manage.py", "track", "stamps_com", SEED_NUMBER, "--json"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = run_manage(env, "track", "stamps_com", SEED_NUMBER, "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["status_code"] == "DE"
     assert stub.requests[0].headers["API-Key"] == "TEST-KEY-42"
@@ -135,14 +149,7 @@ def test_a_failing_api_exits_non_zero_with_one_line_and_no_traceback(fresh_db):
         ).encode()
         stub.queue(Answer(401, body))
         env = {**fresh_db, "SHIPENGINE_API_KEY": "bad", "SHIPENGINE_BASE_URL": stub.url}
-        done = subprocess.run(
-            [sys.executable, "manage.py", "track", "ups", "1Z999AA10123456784"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = run_manage(env, "track", "ups", "1Z999AA10123456784")
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
@@ -157,13 +164,6 @@ def test_network_failure_exits_non_zero_cleanly(fresh_db):
         "SHIPENGINE_BASE_URL": "http://127.0.0.1:9",  # discard port: nothing listens
         "SHIPENGINE_MAX_ATTEMPTS": "1",
     }
-    done = subprocess.run(
-        [sys.executable, "manage.py", "track", "ups", "1Z999AA10123456784"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_manage(env, "track", "ups", "1Z999AA10123456784")
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "Could not reach ShipEngine" in done.stderr

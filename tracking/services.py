@@ -79,11 +79,9 @@ def _record_call(record: shipengine.CallRecord) -> None:
 
 
 def get_rate_limiter() -> shipengine.RateLimiter:
-    """The limiter shared by every process (see ratelimit.py when present)."""
-    try:
-        from .ratelimit import shared_rate_limiter
-    except ImportError:
-        return shipengine.NoRateLimit()
+    """The limiter shared by every process (ratelimit.py)."""
+    from .ratelimit import shared_rate_limiter  # ratelimit imports models: late, like them
+
     return shared_rate_limiter()
 
 

@@ -1,13 +1,13 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from tracking import imports
 
-from ._quiet import quiet_unless_verbose
+from ._quiet import QuietCommand
 
 
-class Command(BaseCommand):
+class Command(QuietCommand):
     help = (
         "Import shipments from a CSV file (carrier_code, tracking_number, reference, "
         "customer_name, customer_email). Good rows are stored, duplicates skipped, bad rows "
@@ -24,7 +24,6 @@ class Command(BaseCommand):
         parser.add_argument("--errors-csv", help="write every row error to this CSV file")
 
     def handle(self, *args: object, **options: object) -> None:
-        quiet_unless_verbose(options)
         path = Path(str(options["file"]))
         if not path.is_file():
             raise CommandError(f"{path} is not a file.")

@@ -1,11 +1,11 @@
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
 from tracking import scheduler
 
-from ._quiet import quiet_unless_verbose
+from ._quiet import QuietCommand
 
 
-class Command(BaseCommand):
+class Command(QuietCommand):
     help = (
         "Queue a refresh for every shipment that is due (for cron; safe to run while workers "
         "and other schedulers run). Workers run the queued refreshes."
@@ -17,7 +17,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: object) -> None:
-        quiet_unless_verbose(options)
         limit = options.get("limit")
         queued = scheduler.enqueue_due(limit=int(limit) if limit is not None else None)  # type: ignore[call-overload]
         cleaned = scheduler.housekeeping()

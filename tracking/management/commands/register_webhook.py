@@ -1,13 +1,13 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from tracking import services
 from tracking.shipengine import ShipEngineError
 
-from ._quiet import quiet_unless_verbose
+from ._quiet import QuietCommand
 
 
-class Command(BaseCommand):
+class Command(QuietCommand):
     help = (
         "Register URL with ShipEngine as the 'track' webhook (POST /v1/environment/webhooks). "
         "When SHIPENGINE_WEBHOOK_SECRET is set, ShipEngine is told to send it in "
@@ -19,7 +19,6 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="shiptrack tracking updates")
 
     def handle(self, *args: object, **options: object) -> None:
-        quiet_unless_verbose(options)
         url = str(options["url"]).strip()
         if not url.startswith(("https://", "http://")):
             raise CommandError(f"{url!r} is not an http(s) address.")

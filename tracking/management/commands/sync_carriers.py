@@ -1,15 +1,14 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from tracking import services
-from tracking.management.commands._quiet import quiet_unless_verbose
+from tracking.management.commands._quiet import QuietCommand
 from tracking.shipengine import ShipEngineError
 
 
-class Command(BaseCommand):
+class Command(QuietCommand):
     help = "Read GET /v1/carriers: update known carriers, add new ones, delete none."
 
     def handle(self, *args: object, **opts: object) -> None:
-        quiet_unless_verbose(opts)
         try:
             report = services.sync_carriers()
         except ShipEngineError as exc:

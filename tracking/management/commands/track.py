@@ -1,14 +1,14 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from tracking import services
 from tracking.export import shipment_as_api_dict
-from tracking.management.commands._quiet import quiet_unless_verbose
+from tracking.management.commands._quiet import QuietCommand
 from tracking.shipengine import ShipEngineError
 
 
-class Command(BaseCommand):
+class Command(QuietCommand):
     help = (
         "Fetch a package from ShipEngine (or the sandbox), store it, and print it. "
         "Usage: track CARRIER_CODE TRACKING_NUMBER [--json] | track --label-id SE_ID [--json]"
@@ -21,7 +21,6 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the stored shipment as JSON")
 
     def handle(self, *args: object, **opts: object) -> None:
-        quiet_unless_verbose(opts)
         label_id = opts.get("label_id")
         carrier_code = opts.get("carrier_code")
         number = opts.get("tracking_number")
