@@ -270,7 +270,6 @@ class IngestResult:
     shipment_id: int
     events_added: int
     summary_updated: bool
-    keys_added: list[str] = field(default_factory=list, repr=False)
 
     @cached_property
     def shipment(self) -> Shipment:
@@ -321,15 +320,15 @@ def ingest_many(
         for shipment_id, info in answers:
             shipment = shipments[shipment_id]
             known = stored.setdefault(shipment_id, set())
-            added: list[str] = []
+            added = 0
             for ev in info.events:
                 key = event_key(ev)
                 if key not in known:
                     known.add(key)
-                    added.append(key)
+                    added += 1
                     new_events.append((shipment_id, key, ev))
             summary_updated = _apply_summary(shipment, info, event_count=len(known), now=now)
-            results.append(IngestResult(shipment_id, len(added), summary_updated, added))
+            results.append(IngestResult(shipment_id, added, summary_updated))
         inserted = _insert_events(new_events, now) if new_events else 0
         if inserted != len(new_events):
             # Another worker stored some of these events first (the unique constraint skipped
