@@ -6,7 +6,7 @@
 What runs: the sandbox as a real HTTP server in this process, adding --latency seconds to every
 answer and *enforcing* --limit requests a minute itself (a GCRA with a small burst tolerance,
 answering 429 + Retry-After beyond it, counting those). A fresh SQLite database gets --shipments due
-shipments; `scheduler.enqueue_due()` queues one refresh task each (django_tasks_db backend); then
+shipments; `tasks.enqueue_due()` queues one refresh task each (django_tasks_db backend); then
 --workers separate `manage.py db_worker --batch` processes run them, all sharing the one database
 rate limiter set to the same --limit. Reported: requests the sandbox saw, 429s it answered, and the
 used share of the allowed rate over the run (first to last request).
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace, *, limiter_on: bool) -> dict:
         "from tracking import scheduler\n"
         "c, _ = Carrier.objects.get_or_create(code='fedex', defaults={'name': 'FedEx'})\n"
         f"Shipment.objects.bulk_create([Shipment(carrier=c, tracking_number=f'RATE{{i:07d}}') for i in range({args.shipments})], batch_size=1000)\n"
-        f"print(scheduler.enqueue_due(limit={args.shipments}))\n"
+        f"print(tasks.enqueue_due(limit={args.shipments}))\n"
     )
     queued = django_shell(setup, env)
     started = time.monotonic()

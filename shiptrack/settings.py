@@ -1,13 +1,16 @@
-"""shiptrack settings: one module, every value from the environment (django-environ).
+"""shiptrack settings: one module, every value from the environment (django-environ), by topic.
 
-`.env.example` lists every setting with its default. Nothing here differs between development and
-production except through the environment.
+`.env.example` lists every setting with its default, in the same order. Nothing here differs
+between development and production except through the environment. Code reads `settings.X`;
+no default is repeated anywhere else.
 """
 
 import os
+import re
 from pathlib import Path
 
 import environ
+import xstatic.pkg.leaflet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -17,6 +20,7 @@ env = environ.Env()
 # A developer's .env is read when present; real deployments set the environment directly.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+# --- Core -----------------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
 
 _DEV_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
@@ -74,7 +78,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "tracking.context_processors.shiptrack",
+                "tracking.web.context_processors.shiptrack",
             ],
         },
     },
@@ -105,19 +109,26 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache ----------------------------------------------------------------------------------
+# What is cached is short-lived and safe to lose: the status counts of an unsearched staff list
+# and the public carrier menu. Per process by default; CACHE_URL (e.g. a Redis or memcached URL,
+# django-environ's format) shares it between processes.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://shiptrack")}
+
+# --- Users and login ------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-
 LOGIN_URL = "/staff/login/"
 LOGIN_REDIRECT_URL = "/staff/"
 
+# --- Languages and time -----------------------------------------------------------------------
+# Translations live in the app (tracking/locale/), where Django finds them without LOCALE_PATHS.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -125,16 +136,8 @@ USE_TZ = True
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-
-
-def _leaflet_dir() -> str:
-    import xstatic.pkg.leaflet
-
-    return str(xstatic.pkg.leaflet.BASE_DIR)
-
-
 # Leaflet comes from the xstatic-leaflet package, never a CDN and never copied into the repo.
-STATICFILES_DIRS = [BASE_DIR / "static", ("leaflet", _leaflet_dir())]
+STATICFILES_DIRS = [BASE_DIR / "static", ("leaflet", str(xstatic.pkg.leaflet.BASE_DIR))]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -148,6 +151,10 @@ STORAGES = {
 }
 
 # --- Security -------------------------------------------------------------------------------
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env.str(
+    "MAP_TILE_ATTRIBUTION", default="\N{COPYRIGHT SIGN} OpenStreetMap contributors"
+)
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
@@ -169,6 +176,8 @@ SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Load balancers probe /healthz over plain HTTP from inside the network: no redirect for it.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
@@ -180,36 +189,16 @@ if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
 
-# --- Tasks ----------------------------------------------------------------------------------
-TASKS = {
-    "default": {
-        "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
-    }
-}
-
-# --- ShipEngine -----------------------------------------------------------------------------
-SHIPENGINE_API_KEY = env.str("SHIPENGINE_API_KEY", default="")
-SHIPENGINE_BASE_URL = env.str("SHIPENGINE_BASE_URL", default="https://api.shipengine.com")
-SHIPENGINE_CONNECT_TIMEOUT = env.float("SHIPENGINE_CONNECT_TIMEOUT", default=5.0)
-SHIPENGINE_READ_TIMEOUT = env.float("SHIPENGINE_READ_TIMEOUT", default=20.0)
-SHIPENGINE_MAX_ATTEMPTS = env.int("SHIPENGINE_MAX_ATTEMPTS", default=4)
-# Total seconds one call may spend waiting between retries (backoff and Retry-After).
-SHIPENGINE_RETRY_BUDGET = env.float("SHIPENGINE_RETRY_BUDGET", default=30.0)
-# Sandbox mode (no API key): answers come from tracking/sandbox.py, in-process.
-SHIPENGINE_SANDBOX = not SHIPENGINE_API_KEY
-
-# --- Portal ---------------------------------------------------------------------------------
-MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png")
-MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="&copy; OpenStreetMap contributors")
-API_CALL_RETENTION_DAYS = env.int("API_CALL_RETENTION_DAYS", default=14)
-
+# --- Logging and error reports -----------------------------------------------------------------
+# Secret values (the ShipEngine API key first of all) are replaced in every record, in the DEBUG
+# 500 page and in the ADMINS e-mails.
+DEFAULT_EXCEPTION_REPORTER = "tracking.ops.logging.RedactingExceptionReporter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # Secret values (the ShipEngine API key first of all) are replaced in every record.
     "filters": {
-        "redact_secrets": {"()": "tracking.logging_utils.RedactSecretsFilter"},
+        "redact_secrets": {"()": "tracking.ops.logging.RedactSecretsFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "handlers": {
@@ -233,6 +222,41 @@ LOGGING = {
     },
 }
 
+# --- Background tasks and workers -------------------------------------------------------------
+TASKS = {
+    "default": {
+        "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+    }
+}
+# Seconds between scheduler runs inside `manage.py run_worker` (0 = no scheduler there).
+REFRESH_SCHEDULE_SECONDS = env.int("REFRESH_SCHEDULE_SECONDS", default=60)
+# How many due shipments one scheduler run queues at most (the rest wait for the next run).
+REFRESH_BATCH_SIZE = env.int("REFRESH_BATCH_SIZE", default=1000)
+# A queued refresh not finished after this long is treated as lost (a crashed worker) and queued again.
+REFRESH_QUEUE_TIMEOUT_MINUTES = env.int("REFRESH_QUEUE_TIMEOUT_MINUTES", default=30)
+API_CALL_RETENTION_DAYS = env.int("API_CALL_RETENTION_DAYS", default=14)
+WEBHOOK_RECEIPT_RETENTION_DAYS = env.int("WEBHOOK_RECEIPT_RETENTION_DAYS", default=7)
+
+# --- ShipEngine API ---------------------------------------------------------------------------
+# No key: sandbox mode (answers come from tracking/sandbox/, in-process; see
+# services/api_client.py, the one place that reads SHIPENGINE_SANDBOX).
+SHIPENGINE_API_KEY = env.str("SHIPENGINE_API_KEY", default="")
+SHIPENGINE_SANDBOX = not SHIPENGINE_API_KEY
+SHIPENGINE_BASE_URL = env.str("SHIPENGINE_BASE_URL", default="https://api.shipengine.com")
+SHIPENGINE_CONNECT_TIMEOUT = env.float("SHIPENGINE_CONNECT_TIMEOUT", default=5.0)
+SHIPENGINE_READ_TIMEOUT = env.float("SHIPENGINE_READ_TIMEOUT", default=20.0)
+SHIPENGINE_MAX_ATTEMPTS = env.int("SHIPENGINE_MAX_ATTEMPTS", default=4)
+# Total seconds one call may spend waiting between retries (backoff and Retry-After).
+SHIPENGINE_RETRY_BUDGET = env.float("SHIPENGINE_RETRY_BUDGET", default=30.0)
+# The same when a person is waiting on a page (staff add/refresh, the public page's refresh).
+SHIPENGINE_INTERACTIVE_RETRY_BUDGET = env.float("SHIPENGINE_INTERACTIVE_RETRY_BUDGET", default=3.0)
+# One limit for every worker and web process together (the API's default is 200 a minute).
+SHIPENGINE_RATE_LIMIT_PER_MINUTE = env.int("SHIPENGINE_RATE_LIMIT_PER_MINUTE", default=200)
+# Requests that may go out at once after an idle spell (1 = evenly spaced, never early).
+SHIPENGINE_RATE_LIMIT_BURST = env.int("SHIPENGINE_RATE_LIMIT_BURST", default=1)
+# ISO timestamp the sandbox's demo journeys are anchored to (default: first use on this machine).
+SHIPENGINE_SANDBOX_EPOCH = env.str("SHIPENGINE_SANDBOX_EPOCH", default="")
+
 # --- Refresh policy (minutes between polls, by status code; "*" for codes not listed) --------
 REFRESH_INTERVALS = {
     "NY": env.int("REFRESH_MINUTES_NOT_YET_IN_SYSTEM", default=360),
@@ -248,28 +272,10 @@ REFRESH_INTERVALS = {
 REFRESH_GIVE_UP_DAYS = env.int("REFRESH_GIVE_UP_DAYS", default=30)
 REFRESH_FAILURE_BACKOFF_MINUTES = env.int("REFRESH_FAILURE_BACKOFF_MINUTES", default=5)
 REFRESH_FAILURE_BACKOFF_MAX_MINUTES = env.int("REFRESH_FAILURE_BACKOFF_MAX_MINUTES", default=720)
-# ISO timestamp the sandbox's demo journeys are anchored to (default: first use on this machine).
-SHIPENGINE_SANDBOX_EPOCH = env.str("SHIPENGINE_SANDBOX_EPOCH", default="")
 
-# --- Production: server, health, logging, error reports (issue 7) ---------------------------
-# Load balancers probe /healthz over plain HTTP from inside the network: no redirect for it.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-# The DEBUG 500 page and the ADMINS e-mails, with secret values removed from their whole text.
-DEFAULT_EXCEPTION_REPORTER = "tracking.logging_utils.RedactingExceptionReporter"
-
-# --- Background refresh, rate limit, webhooks, bulk import (issue 6) -------------------------
-# One limit for every worker and web process together (the API's default is 200 a minute).
-SHIPENGINE_RATE_LIMIT_PER_MINUTE = env.int("SHIPENGINE_RATE_LIMIT_PER_MINUTE", default=200)
-# Requests that may go out at once after an idle spell (1 = evenly spaced, never early).
-SHIPENGINE_RATE_LIMIT_BURST = env.int("SHIPENGINE_RATE_LIMIT_BURST", default=1)
-# A queued refresh not finished after this long is treated as lost (a crashed worker) and queued again.
-REFRESH_QUEUE_TIMEOUT_MINUTES = env.int("REFRESH_QUEUE_TIMEOUT_MINUTES", default=30)
-# How many due shipments one scheduler run queues at most (the rest wait for the next run).
-REFRESH_BATCH_SIZE = env.int("REFRESH_BATCH_SIZE", default=1000)
-# Seconds between scheduler runs inside `manage.py run_worker` (0 = no scheduler there).
-REFRESH_SCHEDULE_SECONDS = env.int("REFRESH_SCHEDULE_SECONDS", default=60)
-# ShipEngine's signing keys for webhooks (empty: the API base URL + /jwks; the sandbox's own key in
-# sandbox mode), kept this many seconds; an unknown key id fetches them again at most every 30 s.
+# --- Webhooks from ShipEngine ---------------------------------------------------------------
+# ShipEngine's signing keys (empty: the API base URL + /jwks; the sandbox's own key in sandbox
+# mode), kept this many seconds; an unknown key id fetches them again at most every 30 s.
 SHIPENGINE_WEBHOOK_JWKS_URL = env.str("SHIPENGINE_WEBHOOK_JWKS_URL", default="")
 SHIPENGINE_WEBHOOK_JWKS_TTL = env.int("SHIPENGINE_WEBHOOK_JWKS_TTL", default=3600)
 # Deliveries whose x-shipengine-timestamp is further than this from our clock are refused.
@@ -281,25 +287,32 @@ SHIPENGINE_WEBHOOK_SECRET = env.str("SHIPENGINE_WEBHOOK_SECRET", default="")
 SHIPENGINE_WEBHOOK_SECRET_HEADER = env.str(
     "SHIPENGINE_WEBHOOK_SECRET_HEADER", default="X-Shiptrack-Webhook-Secret"
 )
-WEBHOOK_RECEIPT_RETENTION_DAYS = env.int("WEBHOOK_RECEIPT_RETENTION_DAYS", default=7)
+
+# --- CSV import -------------------------------------------------------------------------------
 # Uploaded CSV files wait here for the worker (a directory every worker can read).
 IMPORT_DIR = BASE_DIR / env.str("IMPORT_DIR", default="var/imports")  # relative: to BASE_DIR
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50_000_000)
 
-# --- Public tracking page: branding, lookup, stale refresh (issue 4) --------------------------
-import re as _re  # noqa: E402
+# --- Staff portal -----------------------------------------------------------------------------
+# Seconds the per-status counts of an unsearched list are reused (over a whole table they are the
+# page's costliest query). 0: counted on every request.
+STAFF_STATUS_COUNTS_CACHE_SECONDS = env.int("STAFF_STATUS_COUNTS_CACHE_SECONDS", default=30)
+# A staff search counts at most this many matches (a hub city can match a third of all
+# shipments); past it the page shows "10,000+" and pages through the first ones.
+STAFF_SEARCH_COUNT_CAP = env.int("STAFF_SEARCH_COUNT_CAP", default=10_000)
 
+# --- Public tracking page and branding --------------------------------------------------------
 BRAND_NAME = env.str("BRAND_NAME", default="shiptrack")
 # A logo the page can load: a path on this site (/static/...) or an https URL whose host is also
 # in CSP_IMG_SRC. Empty: the name alone.
 BRAND_LOGO_URL = env.str("BRAND_LOGO_URL", default="")
 # Buttons and the header stripe; a hex colour (#rgb or #rrggbb), served as CSS from /brand.css.
 BRAND_ACCENT_COLOR = env.str("BRAND_ACCENT_COLOR", default="#0b5fff")
-BRAND_SUPPORT_URL = env.str("BRAND_SUPPORT_URL", default="")
-if not _re.fullmatch(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?", BRAND_ACCENT_COLOR):
+if not re.fullmatch(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?", BRAND_ACCENT_COLOR):
     raise ImproperlyConfigured(
         f"BRAND_ACCENT_COLOR must be a hex colour like #0b5fff, not {BRAND_ACCENT_COLOR!r}."
     )
+BRAND_SUPPORT_URL = env.str("BRAND_SUPPORT_URL", default="")
 # Look up numbers the portal does not know yet by asking the API (off: only known parcels).
 PUBLIC_LOOKUP_FETCH_UNKNOWN = env.bool("PUBLIC_LOOKUP_FETCH_UNKNOWN", default=False)
 # Lookups one client address may make per window.
@@ -311,13 +324,3 @@ PUBLIC_CLIENT_IP_HEADER = env.str("PUBLIC_CLIENT_IP_HEADER", default="")
 # A shipment not delivered and not checked for this many minutes is refreshed when its public
 # page is opened (at most once per this many minutes per shipment). 0: never.
 PUBLIC_STALE_MINUTES = env.int("PUBLIC_STALE_MINUTES", default=30)
-
-# --- Staff portal (issue 3) -------------------------------------------------------------------
-# Seconds the per-status counts of an unsearched list are reused (over a whole table they are the
-# page's costliest query). 0: counted on every request.
-STAFF_STATUS_COUNTS_CACHE_SECONDS = env.int("STAFF_STATUS_COUNTS_CACHE_SECONDS", default=30)
-# Seconds of retry waiting allowed when a person is waiting on a page (staff add/refresh, public page).
-SHIPENGINE_INTERACTIVE_RETRY_BUDGET = env.float("SHIPENGINE_INTERACTIVE_RETRY_BUDGET", default=3.0)
-# A staff search counts at most this many matches (a hub city can match a third of all
-# shipments); past it the page shows "10,000+" and pages through the first ones.
-STAFF_SEARCH_COUNT_CAP = env.int("STAFF_SEARCH_COUNT_CAP", default=10_000)

@@ -18,11 +18,14 @@ SHIPENGINE_SANDBOX = True
 SHIPENGINE_SANDBOX_EPOCH = datetime.now(UTC).replace(minute=0, second=0, microsecond=0).isoformat()
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+# whitenoise warns for every request when STATIC_ROOT does not exist yet.
+STATIC_ROOT = Path(tempfile.gettempdir()) / "shiptrack-test-static"
+STATIC_ROOT.mkdir(exist_ok=True)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# Background (issue 6): the shared limiter still runs in every test, but spaced 0.1 ms apart so that
-# tests of other areas are not slowed; tests of the limiter set their own limit. Imports go to a
-# per-process directory.
+# The shared limiter still runs in every test, but spaced 0.1 ms apart so that tests of other
+# areas are not slowed; tests of the limiter set their own limit.
 SHIPENGINE_RATE_LIMIT_PER_MINUTE = 600_000
+# Imports go to a per-process directory.
 IMPORT_DIR = Path(tempfile.gettempdir()) / f"shiptrack-test-imports-{os.getpid()}"
-# Staff (issue 3): status counts are not cached between tests (each test makes its own data).
+# Status counts are not cached between tests (each test makes its own data).
 STAFF_STATUS_COUNTS_CACHE_SECONDS = 0

@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from tracking.views.health import healthz
+from tracking.ops.healthz import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("staff/", include("tracking.urls_staff")),
-    path("webhooks/", include("tracking.urls_webhooks")),
-    path("", include("tracking.urls_public")),
+    path("staff/", include("tracking.web.staff.urls")),
+    path("webhooks/", include("tracking.webhooks.urls")),
+    path("", include("tracking.web.public.urls")),
 ]

@@ -31,7 +31,8 @@ def sandbox() -> Sandbox:
 @pytest.fixture
 def sandbox_url(sandbox: Sandbox) -> Iterator[str]:
     """A real HTTP server on loopback speaking the API's URLs."""
-    yield from serve_in_thread(sandbox, stall_seconds=3)
+    with serve_in_thread(sandbox, stall_seconds=3) as url:
+        yield url
 
 
 def make_client(base_url: str, **overrides) -> ShipEngineClient:

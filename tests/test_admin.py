@@ -10,17 +10,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib import admin as django_admin
 from django.contrib.auth.models import Permission, User
 from django.contrib.messages import constants as message_levels
 from django.db import connection
-from django.http import HttpResponse
-from django.test.utils import CaptureQueriesContext, override_settings
-from django.urls import include, path, reverse
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from tracking import services
-from tracking.admin import INLINE_EVENTS, REFRESH_NOW_LIMIT
+from tracking.admin.shipments import INLINE_EVENTS, REFRESH_NOW_LIMIT
+from tracking.domain.numbers import TrackingInputError
 from tracking.models import ApiCall, Carrier, Shipment, TrackingEvent
+from tracking.services import api_client
 
 from .browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from .conftest import make_client
@@ -108,7 +108,9 @@ def use_api(monkeypatch):
 
     def use(base_url: str, **overrides):
         client = make_client(
-            base_url, max_attempts=overrides.pop("max_attempts", 1), observer=services._record_call
+            base_url,
+            max_attempts=overrides.pop("max_attempts", 1),
+            observer=api_client._record_call,
         )
 
         def get_client(**kwargs):
@@ -117,7 +119,7 @@ def use_api(monkeypatch):
             asked.append(kwargs)
             return client
 
-        monkeypatch.setattr(services, "get_client", get_client)
+        monkeypatch.setattr(api_client, "get_client", get_client)
         return client
 
     asked: list[dict] = []
@@ -421,7 +423,7 @@ class FailIfCalled:
 @pytest.mark.django_db
 def test_disabled_carrier_takes_no_new_shipments():
     Carrier.objects.filter(code="fedex").update(is_active=False)
-    with pytest.raises(services.TrackingInputError, match=r"FedEx.*disabled"):
+    with pytest.raises(TrackingInputError, match=r"FedEx.*disabled"):
         services.track_shipment(
             carrier_code="fedex", tracking_number="794698432183", client=FailIfCalled()
         )
@@ -572,57 +574,14 @@ def test_shipments_are_added_through_the_portal_not_the_admin(admin_client):
 
 # Tiny URL configurations: the admin alone (portal pages not built) and the admin plus the two
 # portal pages the shipment admin links to, under the shared names.
-def _stub(request, *args, **kwargs):
-    return HttpResponse("stub")
-
-
-def _urlconf(name: str, **attrs) -> types.ModuleType:
-    module = types.ModuleType(name)
-    for key, value in attrs.items():
-        setattr(module, key, value)
-    return module
-
-
-_staff = _urlconf(
-    "staff_stub",
-    app_name="staff",
-    urlpatterns=[path("shipments/<int:pk>/", _stub, name="shipment_detail")],
-)
-_public = _urlconf(
-    "public_stub", app_name="public", urlpatterns=[path("t/<str:token>/", _stub, name="track_page")]
-)
-ADMIN_ONLY_URLS = _urlconf("admin_only", urlpatterns=[path("admin/", django_admin.site.urls)])
-WITH_PORTAL_URLS = _urlconf(
-    "with_portal",
-    urlpatterns=[
-        path("admin/", django_admin.site.urls),
-        path("staff/", include(_staff)),
-        path("", include(_public)),
-    ],
-)
-
-
 @pytest.mark.django_db
 def test_links_to_the_staff_and_public_pages(admin_client, shipments):
     a = shipments.a
-    with override_settings(ROOT_URLCONF=WITH_PORTAL_URLS):
-        html = admin_client.get(
-            reverse("admin:tracking_shipment_change", args=[a.pk])
-        ).content.decode()
-        listing = admin_client.get(SHIPMENT_LIST).content.decode()
+    html = admin_client.get(reverse("admin:tracking_shipment_change", args=[a.pk])).content.decode()
+    listing = admin_client.get(SHIPMENT_LIST).content.decode()
     assert f'href="/staff/shipments/{a.pk}/"' in html
     assert f'href="/t/{a.public_token}/"' in html
     assert f'href="/t/{a.public_token}/"' in listing
-
-
-@pytest.mark.django_db
-def test_pages_render_while_the_portal_urls_do_not_exist(admin_client, shipments):
-    a = shipments.a
-    with override_settings(ROOT_URLCONF=ADMIN_ONLY_URLS):
-        response = admin_client.get(reverse("admin:tracking_shipment_change", args=[a.pk]))
-        assert response.status_code == 200
-        assert admin_client.get(SHIPMENT_LIST).status_code == 200
-    assert a.public_token not in response.content.decode()
 
 
 # --- shipment actions -------------------------------------------------------------------------
@@ -671,7 +630,7 @@ def test_refresh_now_on_a_server_error_loses_nothing(admin_client, use_api):
 
 @pytest.mark.django_db
 def test_refresh_now_skips_disabled_carriers_without_calling_the_api(admin_client, monkeypatch):
-    monkeypatch.setattr(services, "get_client", FailIfCalled)
+    monkeypatch.setattr(api_client, "get_client", FailIfCalled)
     Carrier.objects.filter(code="ups").update(is_active=False)
     shipment = make_shipment("ups", "1ZOFF")
     msgs = run_action(admin_client, SHIPMENT_LIST, "refresh_now", [shipment])
@@ -682,7 +641,7 @@ def test_refresh_now_skips_disabled_carriers_without_calling_the_api(admin_clien
 
 @pytest.mark.django_db
 def test_refresh_now_handles_a_limited_number_at_a_time(admin_client, monkeypatch):
-    monkeypatch.setattr(services, "get_client", FailIfCalled)
+    monkeypatch.setattr(api_client, "get_client", FailIfCalled)
     Carrier.objects.filter(code="ups").update(is_active=False)
     many = [make_shipment("ups", f"1ZMANY{i}") for i in range(REFRESH_NOW_LIMIT + 3)]
     msgs = run_action(admin_client, SHIPMENT_LIST, "refresh_now", many)
@@ -733,7 +692,7 @@ def test_start_push_updates_refused_by_the_api(admin_client, use_api):
 
 @pytest.mark.django_db
 def test_start_push_updates_for_a_disabled_carrier(admin_client, monkeypatch):
-    monkeypatch.setattr(services, "get_client", FailIfCalled)
+    monkeypatch.setattr(api_client, "get_client", FailIfCalled)
     Carrier.objects.filter(code="fedex").update(is_active=False)
     shipment = make_shipment("fedex", "794698432183", status_code="IT")
     msgs = run_action(admin_client, SHIPMENT_LIST, "start_push_updates", [shipment])

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tracking.carrier_formats import codes_for, detect, fedex_express_check
+from tracking.domain.carrier_formats import codes_for, detect, fedex_express_check
 
 
 @pytest.mark.parametrize(

@@ -192,7 +192,7 @@ def test_gunicorn_serves_healthz_with_the_config_file():
         assert redirect.value.headers["Location"] == f"https://127.0.0.1:{port}/"
         # Behind the proxy (X-Forwarded-Proto from a trusted address): HSTS on, secure cookies.
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/", headers={"X-Forwarded-Proto": "https"}
+            f"http://127.0.0.1:{port}/staff/login/", headers={"X-Forwarded-Proto": "https"}
         )
         with opener.open(request, timeout=30) as page:
             assert page.status == 200

@@ -1,4 +1,5 @@
-"""filter_shipments(): the staff list's state from a query string, shared with the CSV export."""
+"""The staff list's state from a query string (web/staff/forms.py) and its queryset and counts
+(queries/shipment_list.py), shared with the CSV export."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import pytest
 from django.http import QueryDict
 from django.utils import timezone
 
-from tracking.filters import filter_shipments, state_query
 from tracking.models import Carrier, Shipment
+from tracking.queries import shipment_list
+from tracking.web.staff.forms import read_list_state, state_query
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +28,14 @@ def ship(number: str, status: str = "IT", carrier: str = "ups", **fields) -> Shi
 
 def qd(query: str) -> QueryDict:
     return QueryDict(query)
+
+
+def filter_shipments(params: QueryDict, queryset=None, *, now=None):
+    """What the list view does: read the state, then filter (the form rides along)."""
+    form, state = read_list_state(params)
+    result = shipment_list.filter_shipments(state, queryset, now=now)
+    result.form = form  # type: ignore[attr-defined]
+    return result
 
 
 @pytest.fixture
@@ -48,19 +58,19 @@ def test_no_params_is_everything_newest_first(mix):
     assert numbers(result) == {"A1000", "B2000", "C3000", "D4000", "E5000"}
     assert result.queryset[len(mix) - 1].tracking_number == "D4000"  # never updated: last
     assert result.total == 5
-    assert not result.is_filtered
+    assert not result.state.is_filtered
     assert result.form.is_valid()
 
 
 def test_cleaned_values_and_status_counts(mix):
     result = filter_shipments(qd("q=ORD&status=IT&status=ex&sort=eta&per_page=50"))
-    assert result.cleaned["status"] == ["IT", "EX"]
-    assert result.q == "ORD" and result.sort == "eta" and result.per_page == 50
+    assert result.state.statuses == ("IT", "EX")
+    assert result.state.q == "ORD" and result.state.sort == "eta" and result.state.per_page == 50
     assert numbers(result) == {"A1000", "C3000"}
     counts = {c.code: (c.count, c.selected) for c in result.status_counts()}
     assert counts["IT"] == (1, True) and counts["EX"] == (1, True) and counts["DE"] == (0, False)
     assert result.total == 2
-    assert result.is_filtered
+    assert result.state.is_filtered
 
 
 def test_unknown_and_never_fetched_statuses(mix):
@@ -79,9 +89,9 @@ def test_bad_values_are_reported_and_left_out(mix):
         )
     )
     errors = result.form.errors
+    assert result.unknown_carrier  # the view reports it on the form's carrier field
     for name in (
         "status",
-        "carrier",
         "shipped_from",
         "sort",
         "per_page",
@@ -126,13 +136,13 @@ def test_state_query_round_trips(mix):
             "q=ORD&status=IT&status=EX&carrier=ups&updated_from=2026-01-01&attention=quiet&quiet_days=7&sort=eta"
         )
     )
-    text = state_query(result.cleaned)
+    text = state_query(result.state)
     again = filter_shipments(qd(text))
-    assert again.cleaned == result.cleaned
+    assert again.state == result.state
     assert "page" not in text
     # Defaults are left out of the URL; changes apply on top.
-    assert state_query(filter_shipments(qd("sort=-updated&per_page=25")).cleaned) == ""
-    assert state_query(result.cleaned, status=None, q="x").startswith("q=x&carrier=ups")
+    assert state_query(filter_shipments(qd("sort=-updated&per_page=25")).state) == ""
+    assert state_query(result.state, status=None, q="x").startswith("q=x&carrier=ups")
 
 
 def test_status_counts_are_cached_briefly_when_configured(mix, settings):

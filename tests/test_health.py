@@ -1,4 +1,4 @@
-"""API health aggregation (tracking/health.py), pruning, and the record of calls."""
+"""API health aggregation (queries/api_health.py), pruning, and the record of calls."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -7,8 +7,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tracking import health, services
 from tracking.models import ApiCall
+from tracking.queries import api_health
+from tracking.services import api_client, housekeeping
 from tracking.shipengine import ShipEngineError
 
 from .conftest import make_client
@@ -45,7 +46,7 @@ def calls(db):
 
 
 def test_calls_per_hour_fills_every_hour_oldest_first(calls):
-    buckets = health.calls_per_hour(hours=24, now=NOW)
+    buckets = api_health.calls_per_hour(hours=24, now=NOW)
     assert len(buckets) == 24
     assert buckets[-1].hour == NOW.replace(minute=0)
     assert buckets[0].hour == NOW.replace(minute=0) - timedelta(hours=23)
@@ -59,7 +60,7 @@ def test_calls_per_hour_fills_every_hour_oldest_first(calls):
 
 
 def test_failures_by_error_code_counts_and_last_seen(calls):
-    rows = health.failures_by_error_code(hours=24, now=NOW)
+    rows = api_health.failures_by_error_code(hours=24, now=NOW)
     assert [(r.error_code, r.count) for r in rows] == [
         ("rate_limit_exceeded", 2),
         ("timeout", 1),
@@ -67,7 +68,7 @@ def test_failures_by_error_code_counts_and_last_seen(calls):
     ]
     assert rows[0].last_at == NOW - timedelta(minutes=10)
     # A wider window takes in the older failures.
-    wide = {r.error_code: r.count for r in health.failures_by_error_code(hours=24 * 7, now=NOW)}
+    wide = {r.error_code: r.count for r in api_health.failures_by_error_code(hours=24 * 7, now=NOW)}
     assert wide == {
         "rate_limit_exceeded": 2,
         "timeout": 1,
@@ -77,32 +78,32 @@ def test_failures_by_error_code_counts_and_last_seen(calls):
 
 
 def test_summary_and_rate_limited(calls):
-    s = health.summary(hours=24, now=NOW)
+    s = api_health.summary(hours=24, now=NOW)
     assert (s.calls, s.failures, s.rate_limited) == (6, 4, 2)
     assert s.max_duration_ms == 20000
     assert s.failure_percent == pytest.approx(66.7)
-    assert health.rate_limited_count(hours=24, now=NOW) == 2
-    assert health.rate_limited_count(hours=1, now=NOW) == 1
+    assert api_health.summary(hours=24, now=NOW).rate_limited == 2
+    assert api_health.summary(hours=1, now=NOW).rate_limited == 1
 
 
 def test_summary_of_no_calls(db):
-    s = health.summary(hours=24, now=NOW)
+    s = api_health.summary(hours=24, now=NOW)
     assert (s.calls, s.failures, s.failure_percent, s.avg_duration_ms) == (0, 0, 0.0, None)
-    report = health.report(hours=24, now=NOW)
+    report = api_health.report(hours=24, now=NOW)
     assert report["peak"] == 0 and report["last_errors"] == []
 
 
 def test_last_errors_newest_first_failures_only(calls):
-    errors = list(health.last_errors(limit=3))
+    errors = list(api_health.last_errors(limit=3))
     assert [e.error_code for e in errors] == ["rate_limit_exceeded", "timeout", "unspecified"]
-    assert all(e.error_code for e in health.last_errors(limit=50))
-    assert len(list(health.last_errors(limit=50))) == 6
+    assert all(e.error_code for e in api_health.last_errors(limit=50))
+    assert len(list(api_health.last_errors(limit=50))) == 6
 
 
 def test_report_costs_the_same_few_queries_with_many_calls(db):
     def count_queries() -> int:
         with CaptureQueriesContext(connection) as ctx:
-            health.report(hours=24, now=NOW)
+            api_health.report(hours=24, now=NOW)
         return len(ctx.captured_queries)
 
     call(NOW - timedelta(minutes=1), status=500, error="unspecified")
@@ -118,7 +119,7 @@ def test_report_costs_the_same_few_queries_with_many_calls(db):
         for i in range(400)
     )
     assert count_queries() == few <= 4
-    report = health.report(hours=24, now=NOW)
+    report = api_health.report(hours=24, now=NOW)
     assert sum(b.calls for b in report["buckets"]) == report["summary"].calls > 300
 
 
@@ -134,19 +135,19 @@ def aged(db, settings):
 
 def test_prune_deletes_only_rows_older_than_the_retention(aged):
     old, kept = aged
-    assert health.prune_api_calls(batch_size=2) == len(old)  # several batches
+    assert housekeeping.prune_api_calls(batch_size=2) == len(old)  # several batches
     assert set(ApiCall.objects.values_list("pk", flat=True)) == {c.pk for c in kept}
-    assert health.prune_api_calls() == 0  # nothing left to do
+    assert housekeeping.prune_api_calls() == 0  # nothing left to do
 
 
 def test_prune_with_explicit_days(aged):
-    assert health.prune_api_calls(days=5) == 3
+    assert housekeeping.prune_api_calls(days=5) == 3
     assert ApiCall.objects.count() == 4
 
 
 def test_prune_refuses_negative_days(db):
     with pytest.raises(ValueError):
-        health.prune_api_calls(days=-1)
+        housekeeping.prune_api_calls(days=-1)
 
 
 def test_prune_command(aged, capsys):
@@ -173,7 +174,7 @@ def test_prune_command_rejects_negative_days(db):
 def test_every_attempt_is_recorded_without_the_api_key(sandbox_url):
     secret = "TEST_sEcReT_KeY_0123456789"
     client = make_client(
-        sandbox_url, api_key=secret, max_attempts=2, observer=services._record_call
+        sandbox_url, api_key=secret, max_attempts=2, observer=api_client._record_call
     )
     client.get_tracking("fedex", "794698432183")
     with pytest.raises(ShipEngineError):

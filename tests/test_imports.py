@@ -11,11 +11,26 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from tracking import imports
-from tracking.imports import import_csv, spreadsheet_safe
+from tracking import tasks
 from tracking.models import Carrier, ImportJob, ImportRowError, Shipment
+from tracking.services import csv_import, import_jobs
+from tracking.services.csv_export import spreadsheet_safe
 
 HEADER = "carrier_code,tracking_number,reference,customer_name,customer_email\n"
+
+
+def import_csv(*, path: Path, fetch: bool = True, **options) -> csv_import.ImportReport:
+    """An import as the task runs it: row errors stored on a job, fetches queued by tasks.py."""
+    job = ImportJob.objects.create(file_name=path.name, file_path=str(path), fetch=fetch)
+    enqueue = tasks.enqueue_import_fetches if fetch else None
+    report = csv_import.import_csv(path=path, job=job, enqueue=enqueue, **options)
+    report.job = job  # type: ignore[attr-defined]
+    return report
+
+
+def row_errors(report: csv_import.ImportReport) -> list[tuple[int, str]]:
+    job = report.job  # type: ignore[attr-defined]
+    return [(e.line, e.message) for e in ImportRowError.objects.filter(job=job).order_by("line")]
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "in.csv") -> Path:
@@ -60,8 +75,8 @@ def test_rows_are_checked_imported_and_duplicates_skipped(
     with django_capture_on_commit_callbacks() as callbacks:
         report = import_csv(path=write(tmp_path, text))
     assert (report.total_rows, report.imported, report.duplicates, report.errors) == (12, 3, 2, 7)
-    assert [line for line, _, _ in report.error_samples] == [6, 7, 8, 9, 10, 11, 13]
-    messages = dict((line, msg) for line, _, msg in report.error_samples)
+    assert [line for line, _ in row_errors(report)] == [6, 7, 8, 9, 10, 11, 13]
+    messages = dict(row_errors(report))
     assert "unknown carrier code 'nosuch'" in messages[6]
     assert "e-mail" in messages[10]
     assert "longer than 100" in messages[11]
@@ -102,7 +117,7 @@ def test_no_fetch_queues_nothing(tmp_path, django_capture_on_commit_callbacks):
 def test_disabled_carrier_rows_are_errors(tmp_path):
     Carrier.objects.filter(code="ups").update(is_active=False)
     report = import_csv(path=write(tmp_path, HEADER + "ups,1Z999AA10123456784,,,\n"), fetch=False)
-    assert report.errors == 1 and "disabled" in report.error_samples[0][2]
+    assert report.errors == 1 and "disabled" in row_errors(report)[0][1]
 
 
 @pytest.mark.django_db
@@ -162,24 +177,27 @@ def test_100000_rows_import_within_memory(tmp_path):
 def test_job_records_progress_errors_and_finishes(
     tmp_path, settings, django_capture_on_commit_callbacks
 ):
-    job = imports.job_for_file(write(tmp_path, HEADER + "fedex,794698432183,,,\nups,???,,,\n"))
+    job = import_jobs.job_for_file(write(tmp_path, HEADER + "fedex,794698432183,,,\nups,???,,,\n"))
     with django_capture_on_commit_callbacks(execute=True):
-        job = imports.run_job(job_id=job.pk)
+        job = import_jobs.run_job(job_id=job.pk, enqueue=tasks.enqueue_import_fetches)
     assert job.state == ImportJob.State.FETCHING
     assert (job.total_rows, job.rows_processed, job.imported, job.error_count) == (2, 2, 1, 1)
     assert ImportRowError.objects.get(job=job).line == 3
     assert not Path(job.file_path).exists()  # the copy is removed once read
-    progress = imports.job_progress(job)
+    progress = import_jobs.job_progress(job)
     assert (progress.fetched, progress.to_fetch, progress.finished) == (1, 1, True)
     job.refresh_from_db()
+    assert job.state == ImportJob.State.FETCHING  # reading the progress writes nothing
+    assert import_jobs.finish_fetched_jobs() == 1
+    job.refresh_from_db()
     assert job.state == ImportJob.State.DONE and job.finished_at
-    assert imports.run_job(job_id=job.pk).imported == 1  # a second delivery of the task: no-op
+    assert import_jobs.run_job(job_id=job.pk).imported == 1  # a second delivery of the task: no-op
 
 
 @pytest.mark.django_db
 def test_job_whose_file_is_gone_fails(tmp_path):
     job = ImportJob.objects.create(file_name="x.csv", file_path=str(tmp_path / "gone.csv"))
-    job = imports.run_job(job_id=job.pk)
+    job = import_jobs.run_job(job_id=job.pk)
     assert job.state == ImportJob.State.FAILED and "gone" in job.message
 
 
@@ -306,7 +324,7 @@ def test_export_of_the_current_search_round_trips(staff_client, tmp_path):
     assert response["Content-Disposition"].startswith('attachment; filename="shipments-')
     text = b"".join(response.streaming_content).decode()
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][:5] == list(imports.COLUMNS)
+    assert rows[0][:5] == list(csv_import.COLUMNS)
     assert [r[1] for r in rows[1:]] == ["1Z999AA10123456784"]
     assert rows[1][2] == "'=HYPERLINK(1)"  # a spreadsheet will not run it
     # What was exported imports again (as duplicates here).

@@ -15,7 +15,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations import AddConstraint, AddIndex, AlterField, RenameField
 
-from tracking.migration_ops import AddIndexConcurrentlyOnPostgres
+from tracking.ops.migration_ops import AddIndexConcurrentlyOnPostgres
 
 BIG = {"shipment", "trackingevent"}
 BASELINE = {"0001_initial"}  # created the tables: there was nothing to lock yet

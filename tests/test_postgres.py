@@ -126,9 +126,7 @@ def test_migration_does_nothing_elsewhere():
 @on_postgres
 @pytest.mark.django_db
 def test_staff_list_order_uses_its_index():
-    from django.http import QueryDict
+    from tracking.queries.shipment_list import ListState, filter_shipments
 
-    from tracking.filters import filter_shipments
-
-    queryset = filter_shipments(QueryDict(""), None).queryset[:25]
+    queryset = filter_shipments(ListState()).queryset[:25]
     assert "shipment_last_event_nulls_last" in _plan(queryset)

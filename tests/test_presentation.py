@@ -5,8 +5,11 @@ from datetime import UTC, datetime
 import pytest
 from django.template.loader import render_to_string
 
-from tracking import presentation, services
+from tracking import services
+from tracking.domain import statuses
 from tracking.models import Carrier, Shipment, TrackingEvent
+from tracking.presentation import dates, milestones, timeline, words
+from tracking.presentation.map import map_points
 
 pytestmark = pytest.mark.django_db
 
@@ -32,61 +35,61 @@ def states(milestones):
     ],
 )
 def test_status_css_never_passes_input_through(code, css):
-    assert presentation.status_css(code) == css
+    assert statuses.css(code) == css
 
 
 def test_seed_example_headline_uses_the_carriers_local_time():
     shipment, events = track("stamps_com", "9405511899223197428490")
-    headline = presentation.headline(shipment, events)
+    headline = words.headline(shipment, events)
     assert str(headline) == "Delivered on Monday 20 September at 2:03 pm"
     assert headline.css == "status-DE"
-    assert states(presentation.milestones(shipment, events)) == ["done"] * 4
+    assert states(milestones.milestones(shipment, events)) == ["done"] * 4
 
 
 def test_delivered_with_signer():
     shipment, events = track("ups", "1Z5R89390357567127")
-    text = presentation.headline(shipment, events).text
+    text = words.headline(shipment, events).text
     assert text.startswith("Delivered on ") and text.endswith(", signed by J SMITH")
     assert " at " in text and (" am," in text or " pm," in text)
 
 
 def test_exception_headline_and_problem_milestone():
     shipment, events = track("dhl_express", "4582917364")
-    headline = presentation.headline(shipment, events)
+    headline = words.headline(shipment, events)
     assert headline.text == (
         "There is a problem with this delivery: Held by customs: import duties and taxes are "
         "unpaid. The receiver has been contacted."
     )
-    assert states(presentation.milestones(shipment, events)) == ["done", "problem", "todo", "todo"]
-    assert presentation.status_words(shipment) == "Problem with the delivery"
+    assert states(milestones.milestones(shipment, events)) == ["done", "problem", "todo", "todo"]
+    assert words.status_words(shipment) == "Delivery problem"
 
 
 def test_attempted_delivery():
     shipment, events = track("ups", "1Z12345E0205271688")
-    assert presentation.headline(shipment, events).text.startswith("The carrier tried to deliver")
-    assert states(presentation.milestones(shipment, events)) == ["done", "done", "problem", "todo"]
+    assert words.headline(shipment, events).text.startswith("The carrier tried to deliver")
+    assert states(milestones.milestones(shipment, events)) == ["done", "done", "problem", "todo"]
 
 
 def test_in_transit_with_eta_and_out_for_delivery():
     shipment, events = track("fedex", "794698432183")
-    assert presentation.headline(shipment, events).text.startswith("Arriving ")
-    assert states(presentation.milestones(shipment, events)) == ["done", "current", "todo", "todo"]
-    assert presentation.eta_text(shipment)
+    assert words.headline(shipment, events).text.startswith("Arriving ")
+    assert states(milestones.milestones(shipment, events)) == ["done", "current", "todo", "todo"]
+    assert words.eta_text(shipment)
     Shipment.objects.filter(pk=shipment.pk).update(status_detail_code="OUT_FOR_DELIVERY")
     shipment.refresh_from_db()
-    assert presentation.headline(shipment, events).text == "Out for delivery"
-    assert presentation.status_words(shipment) == "Out for delivery"
-    assert states(presentation.milestones(shipment, events)) == ["done", "done", "current", "todo"]
+    assert words.headline(shipment, events).text == "Out for delivery"
+    assert words.status_words(shipment) == "Out for delivery"
+    assert states(milestones.milestones(shipment, events)) == ["done", "done", "current", "todo"]
 
 
 def test_not_yet_in_system_and_never_fetched():
     shipment, events = track("usps", "9400111899562537683144")
-    assert presentation.headline(shipment, events).text.startswith("Label created")
-    milestones = presentation.milestones(shipment, events)
-    assert milestones[0].label == "Label created" and milestones[0].state == "current"
+    assert words.headline(shipment, events).text.startswith("Label created")
+    steps = milestones.milestones(shipment, events)
+    assert steps[0].label == "Label created" and steps[0].state == "current"
     blank = Shipment(carrier=Carrier.objects.get(code="ups"), tracking_number="X")
-    assert presentation.headline(blank).text == "We have not heard from the carrier yet"
-    assert presentation.status_words(blank) == "Not checked yet"
+    assert words.headline(blank).text == "We have not heard from the carrier yet"
+    assert words.status_words(blank) == "Waiting for the first scan"
 
 
 def test_unseen_status_code_uses_the_apis_description():
@@ -96,33 +99,33 @@ def test_unseen_status_code_uses_the_apis_description():
         status_code="ZZ",
         status_description="Teleported",
     )
-    assert presentation.status_words(shipment) == "Teleported"
-    assert presentation.headline(shipment).text == "Teleported"
-    assert presentation.headline(shipment).css == "status-none"
-    assert states(presentation.milestones(shipment)) == ["current", "todo", "todo", "todo"]
+    assert words.status_words(shipment) == "Teleported"
+    assert words.headline(shipment).text == "Teleported"
+    assert words.headline(shipment).css == "status-none"
+    assert states(milestones.milestones(shipment)) == ["current", "todo", "todo", "todo"]
 
 
 def test_collection_point():
     shipment, events = track("usps", "9205590164917312751089")
-    assert presentation.headline(shipment, events).text.startswith("Ready for collection since ")
-    assert presentation.milestones(shipment, events)[-1].label == "Ready for collection"
+    assert words.headline(shipment, events).text.startswith("Ready for collection since ")
+    assert milestones.milestones(shipment, events)[-1].label == "Ready for collection"
 
 
 def test_local_time_text_and_fallbacks():
     event = TrackingEvent(carrier_occurred_at="2021-09-20T14:03:00")
-    assert presentation.local_time_text(event) == "Mon 20 Sep 2021, 2:03 pm"
+    assert dates.local_time_text(event) == "Mon 20 Sep 2021, 2:03 pm"
     event = TrackingEvent(carrier_occurred_at="2021-09-20T14:03:00-05:00")
-    assert presentation.local_time_text(event) == "Mon 20 Sep 2021, 2:03 pm"  # clock as sent
+    assert dates.local_time_text(event) == "Mon 20 Sep 2021, 2:03 pm"  # clock as sent
     event = TrackingEvent(carrier_occurred_at="20/09 14h03")
-    assert presentation.local_time_text(event) == "20/09 14h03"  # unreadable: shown as sent
+    assert dates.local_time_text(event) == "20/09 14h03"  # unreadable: shown as sent
     event = TrackingEvent(occurred_at=datetime(2021, 9, 20, 19, 3, tzinfo=UTC))
-    assert presentation.local_time_text(event) == "Mon 20 Sep 2021, 7:03 pm UTC"
-    assert presentation.local_time_text(TrackingEvent()) == "time not given"
+    assert dates.local_time_text(event) == "Mon 20 Sep 2021, 7:03 pm UTC"
+    assert dates.local_time_text(TrackingEvent()) == "time not given"
 
 
 def test_map_points_in_time_order_with_latest_marked():
     _shipment, events = track("fedex", "794698432183")
-    points = presentation.map_points(events)
+    points = map_points(events)
     assert [p["n"] for p in points] == list(range(1, len(points) + 1))
     assert points[0]["description"] == "Picked up"
     assert [p["latest"] for p in points] == [False] * (len(points) - 1) + [True]
@@ -138,12 +141,12 @@ def test_map_points_in_time_order_with_latest_marked():
         "description",
         "latest",
     }
-    assert presentation.map_points([TrackingEvent(description="no coordinates")]) == []
+    assert map_points([TrackingEvent(description="no coordinates")]) == []
 
 
 def test_timeline_groups_by_local_day():
     _shipment, events = track("stamps_com", "9405511899223197428490")
-    days = presentation.timeline_days(events)
+    days = timeline.timeline_days(events)
     assert days[0].label == "Monday 20 September 2021"
     assert days[0].entries[0].text == "Delivered, In/At Mailbox"
     assert sum(len(d.entries) for d in days) == len(events)
@@ -153,7 +156,7 @@ def test_components_render():
     shipment, events = track("fedex", "794698432183")
     html = render_to_string(
         "tracking/components/map.html",
-        {"points": presentation.map_points(events), "map_id": "m1"},
+        {"points": map_points(events), "map_id": "m1"},
     )
     assert 'id="m1-points"' in html and 'data-map="m1-points"' in html
     assert 'data-tile-url="https://' in html
@@ -165,7 +168,7 @@ def test_components_render():
     assert "No updates" in render_to_string("tracking/components/timeline.html", {"events": []})
     bar = render_to_string(
         "tracking/components/milestones.html",
-        {"milestones": presentation.milestones(shipment, events)},
+        {"milestones": milestones.milestones(shipment, events)},
     )
     assert bar.count('class="milestone ') == 4 and 'aria-current="step"' in bar
 
@@ -180,6 +183,6 @@ def test_markup_from_the_api_is_escaped_in_components():
     html = render_to_string("tracking/components/timeline.html", {"events": [event]})
     html += render_to_string(
         "tracking/components/map.html",
-        {"points": presentation.map_points([event]), "map_id": "m"},
+        {"points": map_points([event]), "map_id": "m"},
     )
     assert "<img src=x" not in html

@@ -8,10 +8,10 @@ import pytest
 from django.db import OperationalError
 
 from tests.conftest import make_client
-from tracking import ratelimit, services
 from tracking.models import RateLimitState
-from tracking.ratelimit import SharedRateLimiter, reserve
 from tracking.sandbox import Sandbox, serve_in_thread
+from tracking.services import api_rate_limit
+from tracking.services.api_rate_limit import SharedRateLimiter, reserve
 from tracking.shipengine import ApiError
 
 
@@ -179,7 +179,7 @@ def test_a_429_from_the_api_pauses_the_shared_limit(settings):
     settings.SHIPENGINE_RATE_LIMIT_PER_MINUTE = 600_000
     sandbox = Sandbox(retry_after=2)
     limiter = SharedRateLimiter("api")
-    for base in serve_in_thread(sandbox):
+    with serve_in_thread(sandbox) as base:
         client = make_client(base, limiter=limiter, max_attempts=1)
         before = time.time()
         with pytest.raises(ApiError) as caught:
@@ -196,7 +196,7 @@ def test_sandbox_enforced_limit_sees_no_429_through_the_limiter(settings):
     the same calls without it do."""
     settings.SHIPENGINE_RATE_LIMIT_PER_MINUTE = 600
     sandbox = Sandbox(rate_limit_per_minute=600, rate_limit_burst=2)
-    for base in serve_in_thread(sandbox):
+    with serve_in_thread(sandbox) as base:
         limited = make_client(base, limiter=SharedRateLimiter("sbx"), max_attempts=1)
         for _ in range(15):
             limited.get_tracking("ups", "1Z999AA10123456784")
@@ -209,5 +209,5 @@ def test_sandbox_enforced_limit_sees_no_429_through_the_limiter(settings):
 
 
 def test_services_pick_up_the_shared_limiter():
-    assert isinstance(services.get_rate_limiter(), SharedRateLimiter)
-    assert ratelimit.shared_rate_limiter() is ratelimit.shared_rate_limiter()
+    assert isinstance(api_rate_limit.shared_rate_limiter(), SharedRateLimiter)
+    assert api_rate_limit.shared_rate_limiter() is api_rate_limit.shared_rate_limiter()

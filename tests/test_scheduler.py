@@ -9,9 +9,9 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from tracking import scheduler
+from tracking import tasks
 from tracking.models import ApiCall, Carrier, Shipment, WebhookReceipt
-from tracking.services import next_check_at
+from tracking.services.refresh import next_check_at
 
 
 def carrier(code: str = "fedex", **kw) -> Carrier:
@@ -80,8 +80,8 @@ def test_enqueue_due_queues_each_due_shipment_once(django_capture_on_commit_call
     make("DONE1", status_code="DE")
     make("OFF1", carrier=carrier("ups_off", is_active=False))
     with django_capture_on_commit_callbacks() as callbacks:
-        assert scheduler.enqueue_due() == 3
-        assert scheduler.enqueue_due() == 0  # already queued: not again
+        assert tasks.enqueue_due() == 3
+        assert tasks.enqueue_due() == 0  # already queued: not again
     assert len(callbacks) == 1  # the second run had nothing to queue
     queued = set(
         Shipment.objects.filter(refresh_queued_at__isnull=False).values_list("pk", flat=True)
@@ -98,7 +98,7 @@ def test_a_lost_claim_is_queued_again_after_the_timeout(
     make("LOST1", refresh_queued_at=now - timedelta(minutes=31))
     make("BUSY1", refresh_queued_at=now - timedelta(minutes=5))
     with django_capture_on_commit_callbacks():
-        assert scheduler.enqueue_due() == 1
+        assert tasks.enqueue_due() == 1
     assert Shipment.objects.get(tracking_number="LOST1").refresh_queued_at >= now
 
 
@@ -109,7 +109,7 @@ def test_limit_and_order(django_capture_on_commit_callbacks):
     make("NEWER", status_code="IT", next_check_at=now - timedelta(minutes=1))
     never = make("NEVER")
     with django_capture_on_commit_callbacks():
-        assert scheduler.enqueue_due(limit=2) == 2
+        assert tasks.enqueue_due(limit=2) == 2
     queued = set(
         Shipment.objects.filter(refresh_queued_at__isnull=False).values_list("pk", flat=True)
     )
@@ -120,7 +120,7 @@ def test_limit_and_order(django_capture_on_commit_callbacks):
 def test_queued_refreshes_run_and_release_the_claim(django_capture_on_commit_callbacks):
     s = make("794698432183")
     with django_capture_on_commit_callbacks(execute=True):
-        scheduler.enqueue_due()
+        tasks.enqueue_due()
     s.refresh_from_db()
     assert s.refresh_queued_at is None
     assert s.status_code == "IT"
@@ -132,14 +132,14 @@ def test_queued_refreshes_run_and_release_the_claim(django_capture_on_commit_cal
 def test_a_failed_refresh_backs_off_and_releases_the_claim(django_capture_on_commit_callbacks):
     s = make("FAULT-500")
     with django_capture_on_commit_callbacks(execute=True):
-        scheduler.enqueue_due()
+        tasks.enqueue_due()
     s.refresh_from_db()
     assert s.refresh_queued_at is None
     assert s.consecutive_failures == 1
     assert s.last_error_code
     assert s.next_check_at > timezone.now()
     with django_capture_on_commit_callbacks(execute=True):
-        assert scheduler.enqueue_due() == 0  # not due until the back-off has passed
+        assert tasks.enqueue_due() == 0  # not due until the back-off has passed
 
 
 @pytest.mark.django_db(transaction=True)
@@ -156,7 +156,7 @@ def test_concurrent_schedulers_never_queue_a_shipment_twice():
 
         try:
             barrier.wait()
-            counts.append(scheduler.enqueue_due(limit=1000))
+            counts.append(tasks.enqueue_due(limit=1000))
         finally:
             connection.close()
 
@@ -184,9 +184,9 @@ def test_database_backend_and_db_worker_end_to_end():
     for n in numbers:
         make(n, carrier=c)
     with override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}):
-        assert scheduler.enqueue_due() == 3
+        assert tasks.enqueue_due() == 3
         assert DBTaskResult.objects.count() == 3
-        assert scheduler.enqueue_due() == 0
+        assert tasks.enqueue_due() == 0
         call_command(
             "run_worker",
             "--batch",

@@ -9,8 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from tracking import search
-from tracking.models import Carrier, Shipment, TrackingEvent
+from tracking.models import Carrier, Shipment, TrackingEvent, search
 
 pytestmark = pytest.mark.django_db
 # The FTS5 table and its triggers exist on SQLite only (migration 0003).

@@ -19,9 +19,10 @@ from django.urls import NoReverseMatch, reverse
 from django.views.debug import get_exception_reporter_class
 
 from tracking import services
-from tracking.logging_utils import REDACTED, RedactSecretsFilter, logged_task, redact, timed
 from tracking.models import ApiCall, Shipment
+from tracking.ops.logging import REDACTED, RedactSecretsFilter, logged_task, redact, timed
 from tracking.sandbox import Sandbox, serve_in_thread
+from tracking.services import api_client
 from tracking.shipengine import ApiError, TransportError
 
 KEY = "TEST_Zq9vXw7tracking_key_DoNotLeak_5e1c"
@@ -33,18 +34,18 @@ def keyed_api(settings) -> Iterator[str]:
     """Settings pointing the real client (not the in-process sandbox) at a local HTTP server."""
     sandbox = Sandbox(epoch=EPOCH, clock=lambda: EPOCH, api_key=KEY)
     servers = serve_in_thread(sandbox, stall_seconds=1)
-    url = next(servers)
+    url = servers.__enter__()
     settings.SHIPENGINE_API_KEY = KEY
     settings.SHIPENGINE_BASE_URL = url
     settings.SHIPENGINE_SANDBOX = False
     settings.SHIPENGINE_MAX_ATTEMPTS = 2
     settings.SHIPENGINE_RETRY_BUDGET = 1.0
-    services._client_for.cache_clear()
+    api_client._client_for.cache_clear()
     try:
         yield url
     finally:
-        services._client_for.cache_clear()
-        servers.close()
+        api_client._client_for.cache_clear()
+        servers.__exit__(None, None, None)
 
 
 def _all_log_text(caplog) -> str:
@@ -118,18 +119,18 @@ def test_network_failure_message_has_no_key(settings, caplog):
     settings.SHIPENGINE_BASE_URL = "http://127.0.0.1:9"  # discard port: nothing listens
     settings.SHIPENGINE_SANDBOX = False
     settings.SHIPENGINE_MAX_ATTEMPTS = 1
-    services._client_for.cache_clear()
+    api_client._client_for.cache_clear()
     try:
         with pytest.raises(TransportError) as caught:
             services.track_shipment(carrier_code="ups", tracking_number="1Z999AA10123456784")
     finally:
-        services._client_for.cache_clear()
+        api_client._client_for.cache_clear()
     assert KEY not in str(caught.value)
     assert KEY not in _all_log_text(caplog)
 
 
 def _raise_with_key_in_frame() -> None:
-    client = services.get_client()  # its session headers and config hold the key
+    client = api_client.get_client()  # its session headers and config hold the key
     api_key = client.config.api_key
     raise RuntimeError(f"failed while using key {api_key}")
 

@@ -12,7 +12,8 @@ from django.db import connection, transaction
 from django.test import override_settings
 
 from tests.conftest import EPOCH
-from tracking import services, tasks
+from tracking import tasks
+from tracking.domain.event_identity import event_key
 from tracking.models import ApiCall, Carrier, Shipment, TrackingEvent
 from tracking.sandbox import Sandbox, render_tracking, serve_in_thread
 from tracking.shipengine import TrackingInfo
@@ -81,7 +82,7 @@ def test_a_rolled_back_transaction_enqueues_nothing(django_capture_on_commit_cal
 def expected_keys(sandbox: Sandbox, number: str, now) -> set[str]:
     scenario = sandbox.scenario_for("fedex", number)
     answer = TrackingInfo.from_json(render_tracking(scenario, epoch=sandbox.epoch, now=now))
-    return {services.event_key(e) for e in answer.events}
+    return {event_key(e) for e in answer.events}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -111,32 +112,32 @@ def test_1000_refreshes_against_a_faulty_api_lose_no_event_and_duplicate_none():
         finally:
             connection.close()
 
-    for base in serve_in_thread(sandbox, stall_seconds=0.6):
-        with (
-            override_settings(
-                SHIPENGINE_API_KEY="test-key",
-                SHIPENGINE_SANDBOX=False,
-                SHIPENGINE_BASE_URL=base,
-                SHIPENGINE_CONNECT_TIMEOUT=2.0,
-                SHIPENGINE_READ_TIMEOUT=0.25,
-                SHIPENGINE_MAX_ATTEMPTS=4,
-                SHIPENGINE_RETRY_BUDGET=5.0,
-            ),
-            ThreadPoolExecutor(max_workers=6) as pool,
-        ):
-            for hours in (150, 100, 50, 0):
-                clock[0] = EPOCH - timedelta(hours=hours)
-                list(pool.map(refresh, ids))
-            refreshes = sum(outcomes.values())
-            assert refreshes == 1000
-            # Failed refreshes are tried again, as the scheduler does after the back-off.
-            for _ in range(10):
-                failing = list(
-                    Shipment.objects.filter(consecutive_failures__gt=0).values_list("pk", flat=True)
-                )
-                if not failing:
-                    break
-                list(pool.map(refresh, failing))
+    with (
+        serve_in_thread(sandbox, stall_seconds=0.6) as base,
+        override_settings(
+            SHIPENGINE_API_KEY="test-key",
+            SHIPENGINE_SANDBOX=False,
+            SHIPENGINE_BASE_URL=base,
+            SHIPENGINE_CONNECT_TIMEOUT=2.0,
+            SHIPENGINE_READ_TIMEOUT=0.25,
+            SHIPENGINE_MAX_ATTEMPTS=4,
+            SHIPENGINE_RETRY_BUDGET=5.0,
+        ),
+        ThreadPoolExecutor(max_workers=6) as pool,
+    ):
+        for hours in (150, 100, 50, 0):
+            clock[0] = EPOCH - timedelta(hours=hours)
+            list(pool.map(refresh, ids))
+        refreshes = sum(outcomes.values())
+        assert refreshes == 1000
+        # Failed refreshes are tried again, as the scheduler does after the back-off.
+        for _ in range(10):
+            failing = list(
+                Shipment.objects.filter(consecutive_failures__gt=0).values_list("pk", flat=True)
+            )
+            if not failing:
+                break
+            list(pool.map(refresh, failing))
     assert not Shipment.objects.filter(consecutive_failures__gt=0).exists()
 
     # The faults really happened, of every kind, and were retried.

@@ -11,9 +11,12 @@ from django.test import override_settings
 from django.urls import reverse
 
 from tests.conftest import EPOCH
-from tracking import services, webhooks
+from tracking import services
 from tracking.models import Carrier, Shipment, TrackingEvent, WebhookReceipt
-from tracking.sandbox import Sandbox, generate_signing_key, serve_in_thread, sign_webhook
+from tracking.sandbox import Sandbox, serve_in_thread
+from tracking.services import api_client
+from tracking.services import inbound_webhooks as webhooks
+from tracking.shipengine import webhook_signatures
 
 URL = "/webhooks/shipengine/track/"
 NUMBER = "794698432183"  # fedex, in transit (see the sandbox docstring)
@@ -34,7 +37,8 @@ def signer() -> Sandbox:
 
 @pytest.fixture(scope="module")
 def jwks_url(signer):
-    yield from (f"{base}/jwks" for base in serve_in_thread(signer))
+    with serve_in_thread(signer) as base:
+        yield f"{base}/jwks"
 
 
 @pytest.fixture
@@ -140,7 +144,9 @@ def test_bad_deliveries_store_nothing(client, signer, trusted, shipment, case, s
         del headers["x-shipengine-timestamp"]
     elif case == "forged_key":
         # Signed with another key, claiming the trusted key's id.
-        forged = sign_webhook(generate_signing_key(), body, now_stamp())
+        forged = webhook_signatures.sign(
+            webhook_signatures.generate_signing_key(), body, now_stamp()
+        )
         headers = {**forged, "x-shipengine-rsa-sha256-key-id": signer.key_id}
     elif case == "tampered_body":
         body = body.replace(b"Memphis", b"MEMPHIZ").replace(b"MEMPHIS", b"ELSEWHERE")
@@ -251,7 +257,7 @@ def test_keys_are_cached_and_refetched_for_a_new_key_id(client, signer, trusted,
     assert webhooks.jwks_cache.fetches == 1  # cached
     # ShipEngine rotates its key: the new id is not cached, so the JWKS is fetched again.
     old_key = signer._signing_key
-    signer._signing_key = generate_signing_key()
+    signer._signing_key = webhook_signatures.generate_signing_key()
     try:
         body3 = body.replace(b'"API_TRACK"', b'"API_TRACK"  ')
         webhooks.jwks_cache._fetched_at -= webhooks.REFETCH_MIN_SECONDS + 1
@@ -286,7 +292,7 @@ def test_unreachable_jwks_is_a_503_and_stores_nothing(client, signer, shipment, 
 
 @pytest.mark.django_db
 def test_jwks_entries_that_are_not_rsa_keys_are_skipped():
-    keys = webhooks.keys_from_jwks(
+    keys = webhook_signatures.keys_from_jwks(
         {
             "keys": [
                 {"kty": "EC", "kid": "a"},
@@ -296,7 +302,7 @@ def test_jwks_entries_that_are_not_rsa_keys_are_skipped():
         }
     )
     assert keys == {}
-    assert webhooks.keys_from_jwks([]) == {}
+    assert webhook_signatures.keys_from_jwks([]) == {}
 
 
 @pytest.mark.django_db
@@ -337,12 +343,16 @@ def test_wrong_or_stale_shared_secret_stores_nothing(
 
 
 def test_timestamp_formats():
-    assert webhooks.parse_timestamp("2026-01-05T12:00:00Z") == datetime(2026, 1, 5, 12, tzinfo=UTC)
-    assert webhooks.parse_timestamp("1767614400") == datetime(2026, 1, 5, 12, tzinfo=UTC)
-    assert webhooks.parse_timestamp("1767614400000") == datetime(2026, 1, 5, 12, tzinfo=UTC)
-    assert webhooks.parse_timestamp("soon") is None
-    assert webhooks.parse_timestamp("nan") is None
-    assert webhooks.parse_timestamp("") is None
+    assert webhooks.parse_signature_timestamp("2026-01-05T12:00:00Z") == datetime(
+        2026, 1, 5, 12, tzinfo=UTC
+    )
+    assert webhooks.parse_signature_timestamp("1767614400") == datetime(2026, 1, 5, 12, tzinfo=UTC)
+    assert webhooks.parse_signature_timestamp("1767614400000") == datetime(
+        2026, 1, 5, 12, tzinfo=UTC
+    )
+    assert webhooks.parse_signature_timestamp("soon") is None
+    assert webhooks.parse_signature_timestamp("nan") is None
+    assert webhooks.parse_signature_timestamp("") is None
 
 
 @pytest.mark.django_db
@@ -350,7 +360,7 @@ def test_sandbox_mode_trusts_the_sandbox_key_file(client, shipment, settings):
     """With no JWKS address in sandbox mode, the key in var/ (shared by local processes) counts."""
     settings.SHIPENGINE_WEBHOOK_JWKS_URL = ""
     settings.SHIPENGINE_SANDBOX = True
-    local = Sandbox(epoch=EPOCH, clock=lambda: EPOCH, signing_key=webhooks.sandbox_signing_key())
+    local = Sandbox(epoch=EPOCH, clock=lambda: EPOCH, signing_key=api_client.sandbox_signing_key())
     body = local.track_webhook_body("fedex", NUMBER)
     assert post(client, body, local.sign_webhook(body)).status_code == 200
 
@@ -385,7 +395,7 @@ def test_sandbox_delivers_to_registered_webhooks_with_their_headers(live_server,
     settings.SHIPENGINE_WEBHOOK_JWKS_URL = "http://127.0.0.1:9/jwks"  # only the secret can pass
     Shipment.objects.create(carrier=carrier("fedex"), tracking_number=NUMBER)
     sandbox = Sandbox(epoch=EPOCH, clock=lambda: EPOCH)
-    for base in serve_in_thread(sandbox):
+    with serve_in_thread(sandbox) as base:
         session = requests.Session()
         session.headers["API-Key"] = "k"
         hook = {
@@ -440,4 +450,4 @@ def test_register_webhook_command(settings):
 
 @override_settings(SHIPENGINE_WEBHOOK_JWKS_URL="", SHIPENGINE_BASE_URL="https://api.example.test/")
 def test_default_jwks_address_follows_the_base_url():
-    assert webhooks.jwks_url() == "https://api.example.test/jwks"
+    assert api_client.jwks_url() == "https://api.example.test/jwks"

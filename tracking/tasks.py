@@ -1,20 +1,27 @@
 """Background tasks (Django's tasks framework; `django_tasks_db` by default, see settings.TASKS).
 
-Tasks take ids, never model instances, and are enqueued once the surrounding transaction has
-committed (`transaction.on_commit`), so a worker never looks for a row it cannot see yet.
+The top of background work: tasks call services, services never import tasks. Tasks take ids,
+never model instances, and are enqueued once the surrounding transaction has committed
+(`transaction.on_commit`), so a worker never looks for a row it cannot see yet. This module stays
+at its path: the database backend stores each queued task's import path.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.tasks import task
+from django.tasks import TaskResultStatus, task, task_backends
+from django_tasks_db import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
 
-from . import services
-from .logging_utils import logged_task
-from .models import Shipment
+from .models import ImportJob, Shipment
+from .ops.logging import logged_task
+from .services import import_jobs, scheduling
+from .services import tracking as tracking_service
 from .shipengine import ShipEngineError
 
 logger = logging.getLogger("shiptrack.tasks")
@@ -24,33 +31,30 @@ IMPORT_PRIORITY = -10
 
 
 @task()
-@logged_task  # one log line per run, with its id and timing
+@logged_task
 def refresh_shipment(shipment_id: int) -> dict[str, Any]:
     """Poll one shipment. A failed call is recorded on the shipment (its next check backs off) and
     is not an error of the task: the scheduler tries again when the shipment is due."""
     try:
-        result = services.refresh_shipment(shipment_id=shipment_id)
+        result = tracking_service.refresh_shipment(shipment_id=shipment_id)
     except Shipment.DoesNotExist:
         return {"shipment_id": shipment_id, "ok": False, "error": "deleted"}
     except ShipEngineError as exc:
         logger.info("refresh failed shipment=%s %s", shipment_id, exc.one_line())
         return {"shipment_id": shipment_id, "ok": False, "error": exc.one_line()}
     finally:
-        # Whatever happened, this shipment may be queued again.
-        Shipment.objects.filter(pk=shipment_id).update(refresh_queued_at=None)
+        scheduling.release(shipment_id)  # whatever happened, it may be queued again
     return {"shipment_id": shipment_id, "ok": True, "events_added": result.events_added}
 
 
 @task()
-@logged_task  # one log line per run, with its id and timing
+@logged_task
 def run_import(job_id: int) -> dict[str, Any]:
-    from .imports import run_job
-
-    job = run_job(job_id=job_id)
+    job = import_jobs.run_job(job_id=job_id, enqueue=enqueue_import_fetches)
     return {"job_id": job.pk, "state": job.state, "imported": job.imported}
 
 
-def enqueue_refreshes(shipment_ids: list[int], *, priority: int = 0) -> None:
+def enqueue_refreshes(shipment_ids: Sequence[int], *, priority: int = 0) -> None:
     """Queue refreshes once the current transaction commits (immediately outside one)."""
     ids = list(shipment_ids)
     if not ids:
@@ -64,12 +68,42 @@ def enqueue_refreshes(shipment_ids: list[int], *, priority: int = 0) -> None:
     transaction.on_commit(_enqueue)
 
 
-def enqueue_import(job_id: int) -> None:
-    from .models import ImportJob
+def enqueue_import_fetches(shipment_ids: Sequence[int]) -> None:
+    enqueue_refreshes(shipment_ids, priority=IMPORT_PRIORITY)
 
+
+def enqueue_due(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Claim the due shipments and queue a refresh for each; returns how many."""
+    ids = scheduling.claim_due(now=now, limit=limit)
+    enqueue_refreshes(ids)
+    if ids:
+        logger.info("scheduler queued %d refreshes", len(ids))
+    return len(ids)
+
+
+def enqueue_import(job_id: int) -> None:
     def _enqueue() -> None:
         result = run_import.enqueue(job_id)
         # The immediate backend (tests) has run the job already; keep the id for the status page.
         ImportJob.objects.filter(pk=job_id).update(task_result_id=str(result.id)[:64])
 
     transaction.on_commit(_enqueue)
+
+
+def import_task_state(job: ImportJob) -> str:
+    """The task framework's view of an import job (READY, RUNNING, ...), when the backend keeps
+    it; "" otherwise (backends without stored results, or a pruned one)."""
+    if not job.task_result_id:
+        return ""
+    try:
+        return str(run_import.get_result(job.task_result_id).status)
+    except Exception:  # whatever the backend raises for a result it does not have
+        return ""
+
+
+def queue_depth() -> int | None:
+    """Tasks waiting to run, when the configured backend can say (the database backend can)."""
+    backend = task_backends["default"]
+    if isinstance(backend, DatabaseBackend):
+        return DBTaskResult.objects.filter(status=TaskResultStatus.READY).count()
+    return None

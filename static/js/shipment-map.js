@@ -95,6 +95,7 @@
   } else {
     drawAll();
   }
-  // Regions swapped in by htmx may bring a map with them.
-  document.addEventListener("htmx:afterSettle", function (event) { drawAll(event.target); });
+  // A region swapped in by htmx may bring a map with it: htmx.onLoad's event, listened for on the
+  // document so it works whichever of the two scripts runs first.
+  document.addEventListener("htmx:load", function (event) { drawAll(event.target); });
 })();

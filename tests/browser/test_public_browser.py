@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-from tracking import services, throttle
+from tracking import services
 from tracking.models import Shipment
+from tracking.services import throttling
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -30,7 +31,7 @@ def browser_page(settings):
     settings.CSRF_COOKIE_SECURE = False
     settings.SESSION_COOKIE_SECURE = False
     settings.PUBLIC_STALE_MINUTES = 0
-    throttle.reset()
+    throttling.reset()
     with playwright_sync.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,

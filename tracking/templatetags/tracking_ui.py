@@ -3,8 +3,6 @@
 {% load tracking_ui %}
 <span class="badge {{ shipment.status_code|status_css }}">{{ shipment|status_words }}</span>
 {% include "tracking/components/timeline.html" with events=events %}
-{% include "tracking/components/milestones.html" with milestones=milestones %}
-{% include "tracking/components/map.html" with points=points map_id="shipment-map" %}
 """
 
 from __future__ import annotations
@@ -18,39 +16,36 @@ from django.conf import settings
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from .. import presentation
+from ..domain import statuses
 from ..models import Shipment, TrackingEvent
+from ..presentation import timeline
+from ..presentation import words as presentation_words
 
 register = template.Library()
 
 
 @register.filter
 def status_css(code: str | None) -> str:
-    return presentation.status_css(code)
+    return statuses.css(code)
 
 
 @register.filter
 def status_words(shipment: Shipment) -> str:
-    return presentation.status_words(shipment)
+    return presentation_words.status_words(shipment)
 
 
 @register.filter
-def local_time(event: TrackingEvent) -> str:
-    return presentation.local_time_text(event)
+def place_text(location: str | None) -> str:
+    return presentation_words.summary_place(location or "")
 
 
 @register.filter
-def by_local_day(events: Iterable[TrackingEvent] | None) -> list[presentation.TimelineDay]:
-    return presentation.timeline_days(events or [])
-
-
-@register.filter
-def eta_text(shipment: Shipment) -> str:
-    return presentation.eta_text(shipment)
+def by_local_day(events: Iterable[TrackingEvent] | None) -> list[timeline.TimelineDay]:
+    return timeline.timeline_days(events or [])
 
 
 @register.simple_tag
-def timeline_items(entries: Iterable[presentation.TimelineEntry]) -> SafeString:
+def timeline_items(entries: Iterable[timeline.TimelineEntry]) -> SafeString:
     """The <li> items of one timeline day. Built in Python with every value escaped (stdlib
     html.escape, as Django's escape does) rather than a template loop: a long timeline (200
     events) renders several times faster this way."""
@@ -84,5 +79,5 @@ def map_tiles() -> dict[str, Any]:
     """Tile server URL and attribution for the map component (settings.MAP_TILE_URL...)."""
     return {
         "url": settings.MAP_TILE_URL,
-        "attribution": getattr(settings, "MAP_TILE_ATTRIBUTION", ""),
+        "attribution": settings.MAP_TILE_ATTRIBUTION,
     }

@@ -2,7 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import CommandError, CommandParser
 
-from tracking import imports
+from tracking import tasks
+from tracking.services import csv_export, import_jobs
 
 from ._quiet import QuietCommand
 
@@ -27,8 +28,8 @@ class Command(QuietCommand):
         path = Path(str(options["file"]))
         if not path.is_file():
             raise CommandError(f"{path} is not a file.")
-        job = imports.job_for_file(path, fetch=not options.get("no_fetch"))
-        job = imports.run_job(job_id=job.pk)
+        job = import_jobs.job_for_file(path, fetch=not options.get("no_fetch"))
+        job = import_jobs.run_job(job_id=job.pk, enqueue=tasks.enqueue_import_fetches)
         errors = list(job.row_errors.order_by("line")[:20])
         for e in errors:
             self.stderr.write(f"line {e.line}: {e.message}")
@@ -36,7 +37,7 @@ class Command(QuietCommand):
             self.stderr.write(f"... and {job.error_count - len(errors)} more row errors")
         if options.get("errors_csv"):
             with Path(str(options["errors_csv"])).open("w", newline="") as fh:
-                for line in imports.error_report_lines(job):
+                for line in csv_export.error_report_lines(job):
                     fh.write(line)
         if job.state == job.State.FAILED:
             raise CommandError(job.message)

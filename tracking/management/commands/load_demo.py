@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandParser
 
-from tracking import services
+from tracking.domain.numbers import TrackingInputError
 from tracking.sandbox import LABEL_CARRIERS, SCENARIOS, SEED_NUMBER
+from tracking.services import tracking
 from tracking.shipengine import ShipEngineError
 
 DEMO_DETAILS = [
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         for i, (carrier_code, number) in enumerate(pairs):
             reference, name, email = DEMO_DETAILS[i % len(DEMO_DETAILS)]
             try:
-                services.track_shipment(
+                tracking.track_shipment(
                     carrier_code=carrier_code,
                     tracking_number=number,
                     reference=f"{reference}-{i}" if i >= len(DEMO_DETAILS) else reference,
@@ -40,6 +41,6 @@ class Command(BaseCommand):
                     customer_email=email,
                 )
                 loaded += 1
-            except (services.TrackingInputError, ShipEngineError) as exc:
+            except (TrackingInputError, ShipEngineError) as exc:
                 self.stderr.write(f"{carrier_code} {number}: {exc}")
         self.stdout.write(f"Loaded {loaded} demo shipments.")

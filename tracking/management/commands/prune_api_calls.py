@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tracking import health
 from tracking.models import ApiCall
+from tracking.services import housekeeping
 
 
 class Command(BaseCommand):
@@ -32,5 +32,5 @@ class Command(BaseCommand):
             count = ApiCall.objects.older_than(days).count()
             self.stdout.write(f"{count} API call records older than {days} days would be deleted.")
             return
-        deleted = health.prune_api_calls(days=days)
+        deleted = housekeeping.prune_api_calls(days=days)
         self.stdout.write(f"{deleted} API call records older than {days} days deleted.")

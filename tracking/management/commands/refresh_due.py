@@ -1,6 +1,7 @@
 from django.core.management.base import CommandParser
 
-from tracking import scheduler
+from tracking import tasks
+from tracking.services import housekeeping
 
 from ._quiet import QuietCommand
 
@@ -18,8 +19,8 @@ class Command(QuietCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         limit = options.get("limit")
-        queued = scheduler.enqueue_due(limit=int(limit) if limit is not None else None)  # type: ignore[call-overload]
-        cleaned = scheduler.housekeeping()
+        queued = tasks.enqueue_due(limit=int(limit) if limit is not None else None)  # type: ignore[call-overload]
+        cleaned = housekeeping.housekeeping()
         self.stdout.write(
             f"{queued} refreshes queued; removed {cleaned['webhook_receipts']} old webhook "
             f"receipts and {cleaned['api_calls']} old API-call records."

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 
-from tracking import services
+from tracking.services import push_updates
 from tracking.shipengine import ShipEngineError
 
 from ._quiet import QuietCommand
@@ -22,18 +22,11 @@ class Command(QuietCommand):
         url = str(options["url"]).strip()
         if not url.startswith(("https://", "http://")):
             raise CommandError(f"{url!r} is not an http(s) address.")
-        headers = None
-        if settings.SHIPENGINE_WEBHOOK_SECRET:
-            headers = {
-                settings.SHIPENGINE_WEBHOOK_SECRET_HEADER: settings.SHIPENGINE_WEBHOOK_SECRET
-            }
         try:
-            hook = services.get_client().create_webhook(
-                url, event="track", name=str(options["name"]), headers=headers
-            )
+            hook = push_updates.register_webhook(url=url, name=str(options["name"]))
         except ShipEngineError as exc:
             raise CommandError(f"ShipEngine refused the webhook: {exc.one_line()}") from None
-        secret = " with the shared-secret header" if headers else ""
+        secret = " with the shared-secret header" if settings.SHIPENGINE_WEBHOOK_SECRET else ""
         self.stdout.write(
             f"Registered webhook {hook.get('webhook_id', '?')} for 'track' -> {url}{secret}."
         )

@@ -1,6 +1,6 @@
 """`db_worker` plus the refresh scheduler in the same process.
 
-Every `refresh_schedule` seconds a thread queues the due refreshes (scheduler.enqueue_due, which
+Every `refresh_schedule` seconds a thread queues the due refreshes (tasks.enqueue_due, which
 is safe to run in several workers at once: a shipment is never queued twice), then the worker runs
 tasks as `db_worker` does. All of db_worker's options work here too.
 """
@@ -15,7 +15,8 @@ from django.db import close_old_connections
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
-from tracking import scheduler
+from tracking import tasks
+from tracking.services import housekeeping, import_jobs
 
 logger = logging.getLogger("shiptrack.scheduler")
 
@@ -24,8 +25,9 @@ def _schedule_forever(every: float, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             close_old_connections()
-            scheduler.enqueue_due()
-            scheduler.housekeeping()
+            tasks.enqueue_due()
+            housekeeping.housekeeping()
+            import_jobs.finish_fetched_jobs()
         except Exception:  # the next run tries again; a worker must not die of a bad minute
             logger.exception("refresh scheduler run failed")
         finally:

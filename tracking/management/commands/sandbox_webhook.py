@@ -1,8 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tracking import services
-from tracking.sandbox import Sandbox
-from tracking.webhooks import sandbox_signing_key
+from tracking.services.api_client import local_sandbox
 
 
 class Command(BaseCommand):
@@ -23,7 +21,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: object) -> None:
-        sandbox = Sandbox(epoch=services.sandbox_epoch(), signing_key=sandbox_signing_key())
+        sandbox = local_sandbox()
         extra = []
         for item in options["header"]:  # type: ignore[attr-defined]
             name, _, value = str(item).partition("=")

@@ -3,7 +3,7 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandParser
 
 from tracking.sandbox import Sandbox, make_server
-from tracking.webhooks import sandbox_signing_key
+from tracking.services.api_client import sandbox_signing_key
 
 
 class Command(BaseCommand):

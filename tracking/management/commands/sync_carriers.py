@@ -1,8 +1,9 @@
 from django.core.management.base import CommandError
 
-from tracking import services
-from tracking.management.commands._quiet import QuietCommand
+from tracking.services import carriers
 from tracking.shipengine import ShipEngineError
+
+from ._quiet import QuietCommand
 
 
 class Command(QuietCommand):
@@ -10,7 +11,7 @@ class Command(QuietCommand):
 
     def handle(self, *args: object, **opts: object) -> None:
         try:
-            report = services.sync_carriers()
+            report = carriers.sync_carriers()
         except ShipEngineError as exc:
             raise CommandError(f"ShipEngine: {exc.one_line()}") from None
         self.stdout.write(report.summary())

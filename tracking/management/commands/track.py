@@ -2,10 +2,12 @@ import json
 
 from django.core.management.base import CommandError, CommandParser
 
-from tracking import services
-from tracking.export import shipment_as_api_dict
-from tracking.management.commands._quiet import QuietCommand
+from tracking.domain.numbers import TrackingInputError
+from tracking.presentation.api_answer import shipment_as_api_dict
+from tracking.services import tracking
 from tracking.shipengine import ShipEngineError
+
+from ._quiet import QuietCommand
 
 
 class Command(QuietCommand):
@@ -30,24 +32,25 @@ class Command(QuietCommand):
             raise CommandError("Give CARRIER_CODE and TRACKING_NUMBER, or --label-id SE_ID.")
         try:
             if label_id:
-                shipment = services.track_label(label_id=str(label_id))
+                shipment = tracking.track_label(label_id=str(label_id))
             else:
-                shipment = services.track_shipment(
+                shipment = tracking.track_shipment(
                     carrier_code=str(carrier_code), tracking_number=str(number)
                 )
-        except services.TrackingInputError as exc:
+        except TrackingInputError as exc:
             raise CommandError(str(exc)) from None
         except ShipEngineError as exc:
             raise CommandError(f"ShipEngine: {exc.one_line()}") from None
 
+        events = list(shipment.events.newest_first())
         if opts.get("json"):
-            self.stdout.write(json.dumps(shipment_as_api_dict(shipment), indent=2))
+            self.stdout.write(json.dumps(shipment_as_api_dict(shipment, events), indent=2))
             return
         self.stdout.write(
             f"{shipment.carrier.code} {shipment.tracking_number}: {shipment.status_code} "
             f"{shipment.status_description} ({shipment.event_count} events)"
         )
-        for event in shipment.events.newest_first():
+        for event in events:
             when = event.occurred_at.strftime("%Y-%m-%d %H:%M UTC") if event.occurred_at else "?"
             place = f" - {event.location}" if event.location else ""
             self.stdout.write(f"  {when}  {event.description}{place}")

@@ -1,0 +1,27 @@
+"""The tables, one module per model family, with their QuerySets beside them."""
+
+from .api_calls import ApiCall, ApiCallQuerySet
+from .carriers import Carrier, CarrierQuerySet
+from .coordination import LookupThrottle, RateLimitState, WebhookReceipt, WebhookReceiptQuerySet
+from .events import TrackingEvent, TrackingEventQuerySet
+from .imports import ImportItem, ImportJob, ImportRowError
+from .shipments import Shipment, ShipmentQuerySet, new_public_token
+
+__all__ = [
+    "ApiCall",
+    "ApiCallQuerySet",
+    "Carrier",
+    "CarrierQuerySet",
+    "ImportItem",
+    "ImportJob",
+    "ImportRowError",
+    "LookupThrottle",
+    "RateLimitState",
+    "Shipment",
+    "ShipmentQuerySet",
+    "TrackingEvent",
+    "TrackingEventQuerySet",
+    "WebhookReceipt",
+    "WebhookReceiptQuerySet",
+    "new_public_token",
+]

@@ -1,0 +1,35 @@
+"""Map points: events with coordinates, numbered in time order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..domain import statuses
+from ..models import TrackingEvent
+from .dates import local_time_text
+from .words import event_place, event_text, sort_key
+
+
+def map_points(events: Iterable[TrackingEvent]) -> list[dict[str, Any]]:
+    """Events with coordinates, oldest first, numbered from 1, the last marked latest. Only plain
+    values (JSON-safe, rendered with json_script): never a whole model or the raw answer."""
+    located = sorted((e for e in events if e.has_location), key=sort_key)
+    points = []
+    for n, event in enumerate(located, start=1):
+        points.append(
+            {
+                "n": n,
+                "lat": round(float(event.latitude or 0), 5),
+                "lng": round(float(event.longitude or 0), 5),
+                "status": event.status_code
+                if event.status_code in statuses.API_DESCRIPTIONS
+                else "",
+                "css": statuses.css(event.status_code),
+                "time": local_time_text(event),
+                "place": event_place(event),
+                "description": event_text(event),
+                "latest": n == len(located),
+            }
+        )
+    return points

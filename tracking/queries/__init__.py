@@ -1,0 +1,1 @@
+"""Reads beyond one QuerySet method: the staff list, API health (later: analytics)."""

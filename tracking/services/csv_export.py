@@ -1,0 +1,86 @@
+"""CSV output: the staff search as a spreadsheet, and an import's error report. Every value a
+spreadsheet could run as a formula is escaped."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ..models import ImportJob
+from .csv_import import COLUMNS
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> str:
+    """Text a spreadsheet will not run as a formula (OWASP's CSV-injection advice)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def csv_lines(
+    header: Iterable[str], rows: Iterable[Iterable[Any]], *, raw_columns: int = 0
+) -> Iterator[str]:
+    """CSV text line by line (for a streaming response). The first `raw_columns` columns are
+    written as they are (validated identifiers that must re-import unchanged)."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(list(header))
+    for row in rows:
+        yield writer.writerow(
+            [v if i < raw_columns else spreadsheet_safe(v) for i, v in enumerate(row)]
+        )
+
+
+def error_report_lines(job: ImportJob) -> Iterator[str]:
+    rows = (
+        (e.line, e.tracking_number, e.message)
+        for e in job.row_errors.order_by("line", "id").iterator(chunk_size=2000)
+    )
+    return csv_lines(["line", "tracking_number", "error"], rows)
+
+
+EXPORT_COLUMNS = (
+    *COLUMNS,
+    "status_code",
+    "status_description",
+    "last_event_at",
+    "last_event_description",
+    "last_event_location",
+    "estimated_delivery_date",
+    "actual_delivery_date",
+    "last_checked_at",
+)
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat().replace("+00:00", "Z") if value else ""
+
+
+def export_lines(queryset: Any) -> Iterator[str]:
+    """The shipments of a search as CSV (first five columns re-import as they are)."""
+    rows = (
+        (
+            s.carrier.code,
+            s.tracking_number,
+            s.reference,
+            s.customer_name,
+            s.customer_email,
+            s.status_code,
+            s.status_description,
+            _iso(s.last_event_at),
+            s.last_event_description,
+            s.last_event_location,
+            _iso(s.estimated_delivery_date),
+            _iso(s.actual_delivery_date),
+            _iso(s.last_checked_at),
+        )
+        for s in queryset.select_related("carrier").iterator(chunk_size=2000)
+    )
+    return csv_lines(EXPORT_COLUMNS, rows, raw_columns=2)

@@ -1,0 +1,332 @@
+"""Bulk CSV import of shipments: read, check and store rows (jobs: import_jobs.py).
+
+An import reads the file as a stream (one chunk of rows in memory at a time, so 100,000-row files
+are fine), checks every row, stores the good ones in one transaction per chunk, skips packages that
+are already stored (or appear twice in the file), keeps a row-level error report
+(`ImportRowError`), and queues a fetch for each new package (low priority, through the shared rate
+limit). `ImportJob` holds the progress the staff page polls.
+
+Columns (header row required, any order, case-insensitive): carrier_code, tracking_number
+(both required), reference, customer_name, customer_email (optional). Other columns are ignored.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import connection, transaction
+from django.db.models.constants import OnConflict
+from django.utils import timezone
+
+from ..domain.numbers import TrackingInputError, validate_tracking_number
+from ..models import Carrier, ImportItem, ImportJob, ImportRowError, Shipment, new_public_token
+from . import scheduling
+
+logger = logging.getLogger("shiptrack.imports")
+
+COLUMNS = ("carrier_code", "tracking_number", "reference", "customer_name", "customer_email")
+REQUIRED = ("carrier_code", "tracking_number")
+CHUNK_ROWS = 1000
+_LIMITS = {"reference": 100, "customer_name": 200, "customer_email": 254}
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported (no header, wrong encoding, not CSV)."""
+
+
+@dataclass
+class ImportReport:
+    total_rows: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    errors: int = 0
+    fetches_enqueued: int = 0
+    fatal: str = ""
+
+    def summary(self) -> str:
+        text = (
+            f"{self.total_rows} rows: {self.imported} imported, {self.duplicates} duplicates "
+            f"skipped, {self.errors} with errors; {self.fetches_enqueued} fetches queued"
+        )
+        return f"{text}. Stopped: {self.fatal}" if self.fatal else text
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    carrier_id: int
+    number: str
+    reference: str
+    customer_name: str
+    customer_email: str
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+def _decoded_lines(handle: IO[bytes]) -> Iterator[str]:
+    """Lines decoded one at a time, so that a bad byte stops the import at its own line (the rows
+    before it are kept) rather than at the start of an 8 KB block. Splitting bytes at b"\n" is
+    safe in UTF-8: a newline byte never occurs inside a multi-byte character."""
+    for number, raw in enumerate(handle, start=1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            if number == 1:
+                raise ImportFileError("The file is not UTF-8 text.") from None
+            raise ImportFileError(
+                f"Line {number} is not UTF-8 text; the rows before it were read."
+            ) from None
+
+
+def read_header(lines: Iterable[str]) -> tuple[list[str], Any]:
+    reader = csv.reader(lines)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFileError("The file is empty.") from None
+    except UnicodeDecodeError:
+        raise ImportFileError("The file is not UTF-8 text.") from None
+    except csv.Error as exc:
+        raise ImportFileError(f"The file is not readable CSV: {exc}") from None
+    names = [h.strip().lower().replace(" ", "_") for h in header]
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        raise ImportFileError(
+            "The header row must name the columns "
+            + ", ".join(COLUMNS)
+            + f" (missing: {', '.join(missing)})."
+        )
+    return names, reader
+
+
+def iter_rows(path: Path) -> Iterator[tuple[int, dict[str, str] | str]]:
+    """(line number, row as a dict) for every non-blank row, or (line, error text) for a row that
+    cannot be split into the header's columns. Raises ImportFileError for an unusable file."""
+    with path.open("rb") as handle:
+        names, reader = read_header(_decoded_lines(handle))
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise ImportFileError(f"Line {reader.line_num}: {exc}") from None
+            line = reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) > len(names) and any(c.strip() for c in cells[len(names) :]):
+                yield line, f"{len(cells)} cells, but the header names {len(names)} columns"
+                continue
+            yield line, {n: (cells[i] if i < len(cells) else "") for i, n in enumerate(names)}
+
+
+def count_rows(path: Path) -> int:
+    """Data rows in the file (a quick streaming pass, for the progress bar)."""
+    count = 0
+    try:
+        with path.open("rb") as handle:
+            reader = csv.reader(_decoded_lines(handle))
+            next(reader, None)
+            for cells in reader:
+                if any(c.strip() for c in cells):
+                    count += 1
+    except (ImportFileError, csv.Error):
+        pass  # the import itself reports the problem; count what could be read
+    return count
+
+
+def _chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# --------------------------------------------------------------------------------------------
+# Checking
+# --------------------------------------------------------------------------------------------
+def check_row(line: int, values: dict[str, str], carriers: dict[str, tuple[int, bool]]) -> _Row:
+    """A valid row, or ValueError with the reason."""
+    code = values.get("carrier_code", "").strip().lower()
+    if not code:
+        raise ValueError("carrier_code is empty")
+    if code not in carriers:
+        raise ValueError(f"unknown carrier code {code!r}")
+    carrier_id, active = carriers[code]
+    if not active:
+        raise ValueError(f"the carrier {code} is disabled")
+    try:
+        number = validate_tracking_number(values.get("tracking_number", ""))
+    except TrackingInputError as exc:
+        raise ValueError(str(exc)) from None
+    cleaned = {k: (values.get(k) or "").strip() for k in ("reference", "customer_name")}
+    email = (values.get("customer_email") or "").strip()
+    for name, limit in _LIMITS.items():
+        value = email if name == "customer_email" else cleaned[name]
+        if len(value) > limit:
+            raise ValueError(f"{name} is longer than {limit} characters")
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ValueError(f"customer_email {email[:60]!r} is not an e-mail address") from None
+    return _Row(line, carrier_id, number, cleaned["reference"], cleaned["customer_name"], email)
+
+
+# --------------------------------------------------------------------------------------------
+# Importing
+# --------------------------------------------------------------------------------------------
+def import_csv(
+    *,
+    path: Path,
+    job: ImportJob | None = None,
+    enqueue: Callable[[list[int]], None] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    on_progress: Callable[[ImportReport], None] | None = None,
+) -> ImportReport:
+    """Import a CSV file. Good rows are stored even when other rows are bad; an unusable file
+    (or one that turns unreadable half-way) stops with `report.fatal` set, keeping what was
+    stored before that point. With `enqueue`, the new packages are claimed for a fetch
+    (services/scheduling.py) and handed to it (tasks.py queues them)."""
+    report = ImportReport()
+    carriers = {
+        c.code: (c.pk, c.is_active) for c in Carrier.objects.only("pk", "code", "is_active")
+    }
+    seen: set[tuple[int, str]] = set()
+    try:
+        for chunk in _chunks(iter_rows(path), chunk_rows):
+            errors: list[ImportRowError] = []
+            good: list[_Row] = []
+            for line, values in chunk:
+                report.total_rows += 1
+                if isinstance(values, str):
+                    errors.append(_error(job, line, "", values))
+                    continue
+                try:
+                    row = check_row(line, values, carriers)
+                except ValueError as exc:
+                    errors.append(_error(job, line, values.get("tracking_number", ""), str(exc)))
+                    continue
+                key = (row.carrier_id, row.number)
+                if key in seen:
+                    report.duplicates += 1
+                    continue
+                seen.add(key)
+                good.append(row)
+            new_ids = _store(good, job, errors, report)
+            if enqueue is not None and new_ids:
+                claimed = scheduling.claim(new_ids)
+                enqueue(claimed)
+                report.fetches_enqueued += len(claimed)
+            if job is not None:
+                _save_progress(job, report)
+            if on_progress is not None:
+                on_progress(report)
+    except ImportFileError as exc:
+        report.fatal = str(exc)
+    return report
+
+
+def _error(job: ImportJob | None, line: int, number: str, message: str) -> ImportRowError:
+    return ImportRowError(job=job, line=line, tracking_number=number[:100], message=message[:500])
+
+
+def _store(
+    rows: list[_Row],
+    job: ImportJob | None,
+    errors: list[ImportRowError],
+    report: ImportReport,
+) -> list[int]:
+    report.errors += len(errors)
+    with transaction.atomic():
+        if job is not None and errors:
+            ImportRowError.objects.bulk_create(errors, batch_size=500)
+        if not rows:
+            return []
+        numbers = {r.number for r in rows}
+        existing = set(
+            Shipment.objects.filter(tracking_number__in=numbers).values_list(
+                "carrier_id", "tracking_number"
+            )
+        )
+        fresh = [r for r in rows if (r.carrier_id, r.number) not in existing]
+        report.duplicates += len(rows) - len(fresh)
+        _insert_shipments(fresh)
+        wanted = {(r.carrier_id, r.number) for r in fresh}
+        created = [
+            pk
+            for pk, carrier_id, number in Shipment.objects.filter(
+                tracking_number__in={r.number for r in fresh}
+            ).values_list("pk", "carrier_id", "tracking_number")
+            if (carrier_id, number) in wanted
+        ]
+        report.duplicates += len(fresh) - len(created)
+        report.imported += len(created)
+        if job is not None and created:
+            ImportItem.objects.bulk_create(
+                [ImportItem(job=job, shipment_id=pk) for pk in created], batch_size=500
+            )
+    return created
+
+
+_PER_ROW = ("carrier", "tracking_number", "reference", "customer_name", "customer_email")
+
+
+def _insert_shipments(rows: list[_Row]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING (a package added by someone else a moment ago is
+    skipped) with executemany: the ORM's bulk_create spends ~1 ms of Python per row on this
+    40-column model, which is most of a 100,000-row import; this is ~20 times faster."""
+    if not rows:
+        return
+    fields = [f for f in Shipment._meta.concrete_fields if not f.primary_key]
+    now = timezone.now()
+    constant: dict[str, Any] = {}
+    for f in fields:
+        if f.name in _PER_ROW or f.name == "public_token":
+            continue
+        value = now if f.name in {"created_at", "updated_at"} else f.get_default()
+        constant[f.name] = f.get_db_prep_save(value, connection)
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+    sql = (
+        f"{connection.ops.insert_statement(on_conflict=OnConflict.IGNORE)} "
+        f"{connection.ops.quote_name(Shipment._meta.db_table)} ({columns}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        + connection.ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)
+    )
+    params: list[Any] = []
+    for r in rows:
+        per_row = {
+            "carrier": r.carrier_id,
+            "tracking_number": r.number,
+            "reference": r.reference,
+            "customer_name": r.customer_name,
+            "customer_email": r.customer_email,
+            "public_token": new_public_token(),
+        }
+        params.append([per_row[f.name] if f.name in per_row else constant[f.name] for f in fields])
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _save_progress(job: ImportJob, report: ImportReport) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(
+        rows_processed=report.total_rows,
+        imported=report.imported,
+        duplicates=report.duplicates,
+        error_count=report.errors,
+        fetches_enqueued=report.fetches_enqueued,
+    )

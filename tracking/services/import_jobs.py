@@ -1,0 +1,137 @@
+"""Import jobs: the staff upload (or `import_shipments`) becomes a job that a task runs; its
+progress is what the staff page polls."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from ..models import ImportJob
+from .csv_import import count_rows, import_csv
+
+
+def save_upload(upload: Any, *, user: Any = None, fetch: bool = True) -> ImportJob:
+    """Copy an uploaded file (streamed in chunks) to IMPORT_DIR and create its job."""
+    directory = Path(settings.IMPORT_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"{uuid.uuid4().hex}.csv"
+    with target.open("wb") as out:
+        for piece in upload.chunks():
+            out.write(piece)
+    name = Path(str(getattr(upload, "name", "") or "upload.csv")).name[:255]
+    return ImportJob.objects.create(
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+        file_name=name,
+        file_path=str(target),
+        fetch=fetch,
+    )
+
+
+def job_for_file(path: Path, *, fetch: bool = True) -> ImportJob:
+    """A job for a file on disk (the import_shipments command): the file is copied first."""
+    directory = Path(settings.IMPORT_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"{uuid.uuid4().hex}.csv"
+    shutil.copyfile(path, target)
+    return ImportJob.objects.create(file_name=path.name[:255], file_path=str(target), fetch=fetch)
+
+
+def run_job(*, job_id: int, enqueue: Callable[[list[int]], None] | None = None) -> ImportJob:
+    """Run an import job (called by the run_import task). Never raises for bad input: the
+    job records what happened. `enqueue` queues the fetches of new packages (when the job asks
+    for them)."""
+    job = ImportJob.objects.get(pk=job_id)
+    if job.state not in {ImportJob.State.QUEUED, ImportJob.State.IMPORTING}:
+        return job  # already run (a task delivered twice)
+    path = Path(job.file_path)
+    if not path.exists():
+        _finish(job, ImportJob.State.FAILED, "The uploaded file is gone from the import folder.")
+        return job
+    total = count_rows(path)
+    ImportJob.objects.filter(pk=job.pk).update(state=ImportJob.State.IMPORTING, total_rows=total)
+    job.state = ImportJob.State.IMPORTING
+    try:
+        report = import_csv(path=path, job=job, enqueue=enqueue if job.fetch else None)
+    except Exception as exc:  # recorded for the staff page, then re-raised for the task log
+        _finish(job, ImportJob.State.FAILED, f"The import stopped: {exc}")
+        raise
+    ImportJob.objects.filter(pk=job.pk).update(total_rows=max(total, report.total_rows))
+    if report.fatal:
+        _finish(job, ImportJob.State.FAILED, report.fatal)
+    elif job.fetch and report.fetches_enqueued:
+        _finish(job, ImportJob.State.FETCHING, report.summary(), finished=False)
+    else:
+        _finish(job, ImportJob.State.DONE, report.summary())
+    path.unlink(missing_ok=True)
+    job.refresh_from_db()
+    return job
+
+
+def _finish(job: ImportJob, state: str, message: str, *, finished: bool = True) -> None:
+    changes: dict[str, Any] = {"state": state, "message": message}
+    if finished:
+        changes["finished_at"] = timezone.now()
+    ImportJob.objects.filter(pk=job.pk).update(**changes)
+    for k, v in changes.items():
+        setattr(job, k, v)
+
+
+@dataclass(frozen=True)
+class Progress:
+    state: str
+    state_label: str
+    total_rows: int
+    rows_processed: int
+    fetched: int
+    to_fetch: int
+    finished: bool
+
+    @property
+    def rows_percent(self) -> int:
+        return int(100 * self.rows_processed / self.total_rows) if self.total_rows else 100
+
+    @property
+    def fetch_percent(self) -> int:
+        return int(100 * self.fetched / self.to_fetch) if self.to_fetch else 100
+
+
+def _fetched(job: ImportJob) -> int:
+    return job.items.filter(shipment__last_checked_at__gte=job.created_at).count()
+
+
+def job_progress(job: ImportJob) -> Progress:
+    """Where a job is (read-only: a fetching job whose packages have all been fetched reads as
+    done; finish_fetched_jobs() records it)."""
+    fetched = 0
+    if job.state in {ImportJob.State.FETCHING, ImportJob.State.DONE} and job.fetches_enqueued:
+        fetched = _fetched(job)
+    state = job.state
+    if state == ImportJob.State.FETCHING and fetched >= job.fetches_enqueued:
+        state = ImportJob.State.DONE
+    return Progress(
+        state=state,
+        state_label=str(ImportJob.State(state).label),
+        total_rows=job.total_rows,
+        rows_processed=job.rows_processed,
+        fetched=fetched,
+        to_fetch=job.fetches_enqueued,
+        finished=state in {ImportJob.State.DONE, ImportJob.State.FAILED},
+    )
+
+
+def finish_fetched_jobs() -> int:
+    """Mark done the fetching jobs whose packages have all been fetched (the scheduler's tick)."""
+    done = 0
+    for job in ImportJob.objects.filter(state=ImportJob.State.FETCHING):
+        if _fetched(job) >= job.fetches_enqueued:
+            done += ImportJob.objects.filter(pk=job.pk, state=ImportJob.State.FETCHING).update(
+                state=ImportJob.State.DONE, finished_at=timezone.now()
+            )
+    return done

@@ -1,0 +1,262 @@
+"""Store tracking answers: every event once, the shipment's summary following the newest answer.
+
+Idempotent: every event has a key built from what the carrier says about it (domain/
+event_identity.py), and the database's unique constraint on (shipment, dedupe_key) with
+`INSERT ... ON CONFLICT DO NOTHING` settles concurrent workers. Stored events are never deleted.
+The HTTP call never runs inside the ingest's transaction (services/tracking.py calls first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from ..domain.event_identity import event_key
+from ..domain.links import safe_http_url
+from ..domain.statuses import API_DESCRIPTIONS, Status
+from ..models import Shipment, TrackingEvent
+from ..shipengine import TrackEvent, TrackingInfo
+from .refresh import next_check_at
+
+
+def _max_lengths(model: type[models.Model]) -> dict[str, int]:
+    return {
+        f.name: f.max_length
+        for f in model._meta.get_fields()
+        if isinstance(f, models.CharField) and f.max_length
+    }
+
+
+_EVENT_LIMITS = _max_lengths(TrackingEvent)
+_SHIPMENT_LIMITS = _max_lengths(Shipment)
+
+
+def truncated(values: dict[str, Any], limits: dict[str, int]) -> dict[str, Any]:
+    """Text values cut to their column's length (the database would refuse longer ones)."""
+    return {
+        k: (v[: limits[k]] if isinstance(v, str) and k in limits else v) for k, v in values.items()
+    }
+
+
+def event_values(ev: TrackEvent) -> dict[str, Any]:
+    values = {
+        "occurred_at": ev.occurred_at,
+        "carrier_occurred_at": ev.carrier_occurred_at,
+        "description": ev.description,
+        "city_locality": ev.city_locality,
+        "state_province": ev.state_province,
+        "postal_code": ev.postal_code,
+        "country_code": ev.country_code,
+        "company_name": ev.company_name,
+        "signer": ev.signer,
+        "event_code": ev.event_code,
+        "carrier_detail_code": ev.carrier_detail_code,
+        "status_code": ev.status_code,
+        "status_detail_code": ev.status_detail_code,
+        "status_description": ev.status_description,
+        "status_detail_description": ev.status_detail_description,
+        "carrier_status_code": ev.carrier_status_code,
+        "carrier_status_description": ev.carrier_status_description,
+        "latitude": ev.latitude,
+        "longitude": ev.longitude,
+        "proof_of_delivery_url": safe_http_url(ev.proof_of_delivery_url),
+    }
+    return truncated(values, _EVENT_LIMITS)
+
+
+_EVENT_COLUMNS = [
+    "shipment_id",
+    "dedupe_key",
+    "created_at",
+    *event_values(TrackEvent(None)).keys(),
+]
+
+
+def _insert_events(rows: list[tuple[int, str, TrackEvent]], now: datetime) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING in one executemany.
+
+    Django's bulk_create spends most of an ingest compiling SQL for each value; the columns here
+    are fixed, so the statement is written once. The shipment's row lock already serialises
+    ingests of one shipment; ON CONFLICT on the (shipment, dedupe_key) unique constraint is the
+    database's guarantee on top of it (SQLite and PostgreSQL both support it)."""
+    ops = connection.ops
+    table = ops.quote_name(TrackingEvent._meta.db_table)
+    columns = ", ".join(ops.quote_name(c) for c in _EVENT_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(_EVENT_COLUMNS))
+    # Only fixed model names are interpolated; every value goes through a placeholder.
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+        "ON CONFLICT (shipment_id, dedupe_key) DO NOTHING"
+    )
+    created = ops.adapt_datetimefield_value(now)
+    params = []
+    for shipment_id, key, ev in rows:
+        values = event_values(ev)
+        values["occurred_at"] = ops.adapt_datetimefield_value(values["occurred_at"])
+        params.append((shipment_id, key, created, *values.values()))
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+@dataclass
+class IngestResult:
+    shipment_id: int
+    events_added: int
+    summary_updated: bool
+
+    @cached_property
+    def shipment(self) -> Shipment:
+        """The stored shipment as it is now (loaded on first use: a bulk ingest never needs it)."""
+        return Shipment.objects.select_related("carrier").get(pk=self.shipment_id)
+
+
+def _location(ev: TrackEvent) -> str:
+    return ", ".join(p for p in (ev.city_locality, ev.state_province, ev.country_code) if p)
+
+
+def ingest_tracking(
+    *, shipment_id: int, info: TrackingInfo, now: datetime | None = None
+) -> IngestResult:
+    """Store one tracking answer. Idempotent: every event is stored once; stored events are never
+    deleted; the summary follows the answer unless the answer is older than what is stored."""
+    return ingest_many(answers=[(shipment_id, info)], now=now)[0]
+
+
+_SUMMARY_FIELDS = ("id", "status_code", "last_event_at", "created_at", "consecutive_failures")
+
+
+def ingest_many(
+    *, answers: list[tuple[int, TrackingInfo]], now: datetime | None = None
+) -> list[IngestResult]:
+    """Store several answers in one transaction (one row lock per shipment, in id order, so two
+    batches never deadlock): one read of the stored keys, one INSERT for all new events, one
+    UPDATE per shipment. Answers for the same shipment are applied in the order given."""
+    now = now or timezone.now()
+    results: list[IngestResult] = []
+    with transaction.atomic():
+        ids = sorted({sid for sid, _info in answers})
+        # Only what the ingest reads: the previous raw answer (often tens of KB) stays unread.
+        shipments = {
+            s.pk: s
+            for s in Shipment.objects.select_for_update()
+            .only(*_SUMMARY_FIELDS)
+            .filter(pk__in=ids)
+            .order_by("pk")
+        }
+        missing = set(ids) - set(shipments)
+        if missing:
+            raise Shipment.DoesNotExist(f"No shipment with id {sorted(missing)}")
+        stored = _stored_keys(ids)
+        changes: dict[int, dict[str, Any]] = {}
+        new_events: list[tuple[int, str, TrackEvent]] = []
+        for shipment_id, info in answers:
+            shipment = shipments[shipment_id]
+            known = stored.setdefault(shipment_id, set())
+            added = 0
+            for ev in info.events:
+                key = event_key(ev)
+                if key not in known:
+                    known.add(key)
+                    added += 1
+                    new_events.append((shipment_id, key, ev))
+            summary, updated = _summary_changes(shipment, info, event_count=len(known), now=now)
+            changes.setdefault(shipment_id, {}).update(summary)
+            results.append(IngestResult(shipment_id, added, updated))
+        if new_events:
+            _insert_events(new_events, now)
+        for shipment_id, values in changes.items():
+            _save_summary(shipment_id, values)
+    return results
+
+
+def _stored_keys(shipment_ids: list[int]) -> dict[int, set[str]]:
+    """The event keys stored per shipment; served by the (shipment, dedupe_key) unique index."""
+    keys: dict[int, set[str]] = {}
+    rows = TrackingEvent.objects.filter(shipment_id__in=shipment_ids).values_list(
+        "shipment_id", "dedupe_key"
+    )
+    for shipment_id, key in rows.order_by():
+        keys.setdefault(shipment_id, set()).add(key)
+    return keys
+
+
+def _summary_changes(
+    shipment: Shipment, info: TrackingInfo, *, event_count: int, now: datetime
+) -> tuple[dict[str, Any], bool]:
+    """The shipment's new summary from one answer (also set on `shipment`, so a second answer for
+    it in the same batch builds on the first), and False when the answer is older than what is
+    stored, in which case only its events and the bookkeeping are taken."""
+    newest = next((e for e in info.events if e.occurred_at), None)
+    newest_at = newest.occurred_at if newest else None
+    # An answer whose newest event is older than what is stored (a late webhook, a lagging
+    # replica) adds its events but must not roll the summary back.
+    stale = bool(newest_at and shipment.last_event_at and newest_at < shipment.last_event_at)
+    changes: dict[str, Any] = {}
+    if not stale:
+        status = info.status_code or shipment.status_code or Status.UNKNOWN
+        changes.update(
+            status_code=status,
+            status_description=info.status_description or API_DESCRIPTIONS.get(status, status),
+            status_detail_code=info.status_detail_code,
+            status_detail_description=info.status_detail_description,
+            carrier_status_code=info.carrier_status_code,
+            carrier_status_description=info.carrier_status_description,
+            carrier_detail_code=info.carrier_detail_code,
+            api_carrier_code=info.carrier_code,
+            api_carrier_id=info.carrier_id,
+            tracking_url=safe_http_url(info.tracking_url),
+            ship_date=info.ship_date,
+            estimated_delivery_date=info.estimated_delivery_date,
+            actual_delivery_date=info.actual_delivery_date,
+            exception_description=info.exception_description,
+            raw_response=dict(info.raw),
+        )
+        signer = next((e.signer for e in info.events if e.signer), "")
+        if signer:
+            changes["signer"] = signer
+        if (
+            newest
+            and newest_at
+            and (shipment.last_event_at is None or newest_at >= shipment.last_event_at)
+        ):
+            changes.update(
+                last_event_at=newest_at,
+                last_event_description=newest.description or newest.carrier_status_description,
+                last_event_location=_location(newest),
+            )
+    changes.update(
+        # The row lock (select_for_update; SQLite's IMMEDIATE write lock) serialises ingests of
+        # one shipment, so the keys read plus those added are the exact count.
+        event_count=event_count,
+        last_checked_at=now,
+        last_error="",
+        last_error_code="",
+        consecutive_failures=0,
+    )
+    changes = truncated(changes, _SHIPMENT_LIMITS)
+    for name, value in changes.items():
+        setattr(shipment, name, value)
+    changes["next_check_at"] = shipment.next_check_at = next_check_at(shipment, now=now)
+    changes["updated_at"] = shipment.updated_at = now
+    return changes, not stale
+
+
+def _save_summary(shipment_id: int, changes: dict[str, Any]) -> None:
+    """One UPDATE of the changed columns, values prepared by the model's own fields (JSON,
+    datetimes) for whichever database this is, without the ORM's per-call query compilation."""
+    meta = Shipment._meta
+    columns, params = [], []
+    for name, value in changes.items():
+        model_field = meta.get_field(name)
+        assert isinstance(model_field, models.Field) and model_field.column
+        columns.append(f"{connection.ops.quote_name(model_field.column)} = %s")
+        params.append(model_field.get_db_prep_save(value, connection))
+    params.append(shipment_id)
+    table = connection.ops.quote_name(meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {', '.join(columns)} WHERE id = %s", params)  # noqa: S608

@@ -1,0 +1,114 @@
+"""Every failure the client reports is a `ShipEngineError`:
+
+- `ApiError`: the API answered with an error (`error_response_body`, or an error status).
+- `BadResponseError`: the answer was not the JSON it should be (non-JSON, truncated, wrong shape).
+- `TransportError`: no answer at all (timeout, connection refused, DNS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .fields import text
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    """One entry of `error_response_body.errors`."""
+
+    message: str
+    error_code: str = "unspecified"
+    error_source: str = ""
+    error_type: str = ""
+    field_name: str = ""
+    carrier_code: str = ""
+    carrier_id: str = ""
+
+    @classmethod
+    def from_json(cls, data: Any) -> ErrorDetail:
+        if not isinstance(data, Mapping):
+            return cls(message=text(data) or "Unknown error")
+        return cls(
+            message=text(data.get("message")) or "Unknown error",
+            error_code=text(data.get("error_code")) or "unspecified",
+            error_source=text(data.get("error_source")),
+            error_type=text(data.get("error_type")),
+            field_name=text(data.get("field_name")),
+            carrier_code=text(data.get("carrier_code")),
+            carrier_id=text(data.get("carrier_id")),
+        )
+
+
+class ShipEngineError(Exception):
+    """Base of every failure the client reports."""
+
+    #: Short machine-readable code, stored on the shipment and in API-call records.
+    code: str = "error"
+    http_status: int | None = None
+    request_id: str = ""
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+    def one_line(self) -> str:
+        """A single human line with the API's message and code (for CLI output and the UI)."""
+        status = f"HTTP {self.http_status}, " if self.http_status else ""
+        rid = f", request_id {self.request_id}" if self.request_id else ""
+        return f"{self.message} ({status}{self.code}{rid})"
+
+    @property
+    def retryable(self) -> bool:
+        return False
+
+
+class ApiError(ShipEngineError):
+    """The API answered with an error status; carries every error it listed."""
+
+    http_status: int
+
+    def __init__(
+        self,
+        http_status: int,
+        errors: list[ErrorDetail],
+        request_id: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        self.http_status = http_status
+        self.errors = errors or [ErrorDetail(message=f"HTTP {http_status}")]
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.code = self.errors[0].error_code
+        super().__init__("; ".join(e.message for e in self.errors))
+
+    @property
+    def retryable(self) -> bool:
+        return self.http_status == 429 or self.http_status >= 500
+
+
+class BadResponseError(ShipEngineError):
+    """The answer could not be read: not JSON, truncated, or not the expected shape."""
+
+    code = "bad_response"
+
+    def __init__(self, message: str, http_status: int | None = None) -> None:
+        self.http_status = http_status
+        super().__init__(message)
+
+    @property
+    def retryable(self) -> bool:
+        return True
+
+
+class TransportError(ShipEngineError):
+    """No answer: timeout, refused connection, DNS failure, reset."""
+
+    def __init__(self, message: str, code: str = "network_error") -> None:
+        self.code = code
+        super().__init__(message)
+
+    @property
+    def retryable(self) -> bool:
+        return True

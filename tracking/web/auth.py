@@ -1,0 +1,52 @@
+"""Staff access: who counts as staff, and the staff login and logout pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, cast
+
+from django import forms
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseBase
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+def staff_required[V: Callable[..., HttpResponseBase]](view: V) -> V:
+    """Anonymous: to the staff login. Logged in without is_staff: 403."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), reverse("staff:login"))
+        if not request.user.is_staff:
+            raise PermissionDenied("Staff only.")
+        return view(request, *args, **kwargs)
+
+    return cast(V, wrapper)
+
+
+class StaffAuthenticationForm(AuthenticationForm):
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "not_staff": _(
+            "This account has no access to the staff portal. Ask an administrator for it."
+        ),
+    }
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if not user.is_staff:
+            raise forms.ValidationError(self.error_messages["not_staff"], code="not_staff")
+
+
+login = auth_views.LoginView.as_view(
+    template_name="tracking/staff/login.html",
+    authentication_form=StaffAuthenticationForm,
+    redirect_authenticated_user=True,
+)
+logout = auth_views.LogoutView.as_view(next_page="staff:login")

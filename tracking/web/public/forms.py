@@ -1,0 +1,63 @@
+"""The public lookup form: a tracking number, and the carrier when its format does not say."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from ...domain.numbers import TrackingInputError, validate_tracking_number
+from ...queries.carriers import active_carrier_choices
+
+# The customer's wording of each reason a number is refused (the rule itself is domain's).
+_MESSAGES = {
+    "tracking_number_required": gettext_lazy(
+        "Enter your tracking number: you will find it in your shipping confirmation."
+    ),
+    "tracking_number_too_long": gettext_lazy(
+        "That is too long for a tracking number (at most %(max)d characters). "
+        "Check that you copied only the number."
+    ),
+    "tracking_number_invalid": gettext_lazy(
+        "A tracking number has only the letters A to Z and digits (and sometimes dashes). "
+        "Check the number and try again."
+    ),
+}
+
+
+class LookupForm(forms.Form):
+    number = forms.CharField(label=gettext_lazy("Tracking number"), required=False, strip=True)
+    carrier = forms.ChoiceField(label=gettext_lazy("Carrier"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        carrier_field = self.fields["carrier"]
+        assert isinstance(carrier_field, forms.ChoiceField)
+        self._carriers = active_carrier_choices()
+        carrier_field.choices = [("", _("Recognise it from the number")), *self._carriers]
+
+    def put_first(self, codes: tuple[str, ...]) -> None:
+        """List the carriers the number's format fits at the top of the select."""
+        carrier_field = self.fields["carrier"]
+        assert isinstance(carrier_field, forms.ChoiceField)
+        likely = [c for c in self._carriers if c[0] in codes]
+        others = [c for c in self._carriers if c[0] not in codes]
+        carrier_field.choices = [("", _("Recognise it from the number")), *likely, *others]
+
+    def carrier_names(self, codes: tuple[str, ...]) -> str:
+        names = dict(self._carriers)
+        return _(" or ").join(names.get(code, code) for code in codes)
+
+    def clean_number(self) -> str:
+        try:
+            return validate_tracking_number(self.cleaned_data.get("number"))
+        except TrackingInputError as exc:
+            message = _MESSAGES.get(exc.code)
+            if message is None:
+                raise forms.ValidationError(exc.message) from None
+            raise forms.ValidationError(str(message) % exc.params) from None
+
+    def clean_carrier(self) -> str:
+        return self.cleaned_data.get("carrier") or ""

@@ -1,0 +1,220 @@
+"""Public pages: no login, nothing private.
+
+- `home`: the lookup form (one field, an optional carrier select).
+- `lookup`: POST; rate-limited per client address; a number with a carrier the format decides (or
+  the customer chose) that the portal knows -> 303 to its page; anything else -> the same form
+  page with one helpful sentence. Whether the form asks for the carrier depends on the number's
+  format only, never on the database, so the answers list no parcels.
+- `track_page`: the shareable page at /t/<token>/ (a random 256-bit token, not derived from the
+  number). Shows only public fields: never customer, order reference, notes or the raw answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_http_methods
+
+from ...domain import carrier_formats
+from ...domain.numbers import TrackingInputError
+from ...models import Shipment
+from ...presentation.map import map_points
+from ...presentation.milestones import milestones
+from ...presentation.words import eta_text, headline, status_words
+from ...services import throttling, tracking
+from ...shipengine import ShipEngineError
+from ..client_address import client_key
+from .forms import LookupForm
+
+logger = logging.getLogger("shiptrack.public")
+
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+MAX_EVENTS = 200
+
+
+def _form_page(
+    request: HttpRequest, form: LookupForm, *, message: str = "", status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "tracking/public/home.html",
+        {"form": form, "message": message, "ask_carrier": bool(form.data.get("number"))},
+        status=status,
+    )
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "tracking/public/home.html", {"form": LookupForm()})
+
+
+def _not_found_message() -> str:
+    return _(
+        "We could not find a parcel with that number and carrier. Check the number (it is in "
+        "your shipping confirmation), choose the carrier if you know it, and try again. New "
+        "parcels can take a few hours to appear."
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def lookup(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return redirect("public:home")
+    limit = throttling.hit(
+        client_key(request),
+        limit=settings.PUBLIC_LOOKUP_RATE_LIMIT,
+        window_seconds=settings.PUBLIC_LOOKUP_RATE_WINDOW_SECONDS,
+    )
+    if not limit.allowed:
+        response = render(
+            request,
+            "tracking/public/too_many.html",
+            {"retry_after": limit.retry_after},
+            status=429,
+        )
+        response["Retry-After"] = str(limit.retry_after)
+        return response
+
+    form = LookupForm(request.POST)
+    if not form.is_valid():
+        return _form_page(request, form, status=400)
+    number: str = form.cleaned_data["number"]
+    chosen: str = form.cleaned_data["carrier"]
+
+    if chosen:
+        codes = carrier_formats.codes_for(chosen)
+        carrier_code = chosen
+    else:
+        detection = carrier_formats.detect(number)
+        if not detection.is_certain:
+            if detection.candidates:
+                form.put_first(detection.candidates)
+                message = _(
+                    "This number could be from %(carriers)s. Choose the carrier below and "
+                    "look it up again."
+                ) % {"carriers": form.carrier_names(detection.candidates)}
+            else:
+                message = _(
+                    "We could not tell the carrier from this number. Choose the carrier below "
+                    "and look it up again."
+                )
+            return _form_page(request, form, message=message)
+        codes, carrier_code = detection.codes, detection.carrier
+        number = detection.number or number
+
+    token = (
+        Shipment.objects.filter(tracking_number=number, carrier__code__in=codes)
+        .order_by("-updated_at")
+        .values_list("public_token", flat=True)
+        .first()
+    )
+    if token is None and settings.PUBLIC_LOOKUP_FETCH_UNKNOWN:
+        token = _fetch_unknown(carrier_code, number)
+    if token is None:
+        return _form_page(request, form, message=_not_found_message())
+    response = HttpResponseRedirect(reverse("public:track_page", args=[token]))
+    response.status_code = 303  # See Other: the browser GETs the page, the POST is not repeated
+    return response
+
+
+def _fetch_unknown(carrier_code: str, number: str) -> str | None:
+    try:
+        shipment = tracking.track_shipment(
+            carrier_code=carrier_code, tracking_number=number, interactive=True
+        )
+    except (ShipEngineError, TrackingInputError) as exc:
+        # The customer sees the same "not found" sentence as for any unknown number.
+        logger.info("public lookup fetch failed carrier=%s: %s", carrier_code, exc)
+        return None
+    return shipment.public_token
+
+
+def _not_found_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "tracking/public/not_found.html", {"form": LookupForm()}, status=404)
+
+
+@require_GET
+@cache_control(private=True, no_cache=True)
+def track_page(request: HttpRequest, token: str) -> HttpResponse:
+    if not TOKEN_RE.match(token):
+        return _not_found_page(request)
+    shipment = (
+        Shipment.objects.select_related("carrier")
+        .only(*PUBLIC_FIELDS)
+        .filter(public_token=token)
+        .first()
+    )
+    if shipment is None:
+        return _not_found_page(request)
+    shipment, refresh_failed = tracking.refresh_if_stale(shipment=shipment)
+    events = list(shipment.events.newest_first().only(*PUBLIC_EVENT_FIELDS)[:MAX_EVENTS])
+    last_updated = shipment.last_checked_at if not shipment.consecutive_failures else None
+    context = {
+        "shipment": shipment,
+        "headline": headline(shipment, events),
+        "status_words": status_words(shipment),
+        "milestones": milestones(shipment, events),
+        "eta": eta_text(shipment),
+        "events": events,
+        "points": map_points(events),
+        "carrier_link": shipment.carrier_link,
+        "last_updated": last_updated,
+        "show_stale_note": refresh_failed or shipment.consecutive_failures > 0,
+    }
+    response = render(request, "tracking/public/track.html", context)
+    # The token is the key to this page: no search engine, no Referer leaking it onwards.
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+# Only what the page shows is loaded: the staff-only fields never leave the database here.
+PUBLIC_FIELDS = (
+    "id",
+    "public_token",
+    "tracking_number",
+    "status_code",
+    "status_description",
+    "status_detail_code",
+    "status_detail_description",
+    "carrier_status_description",
+    "tracking_url",
+    "estimated_delivery_date",
+    "actual_delivery_date",
+    "exception_description",
+    "signer",
+    "last_event_at",
+    "last_event_description",
+    "last_checked_at",
+    "consecutive_failures",
+    "carrier__id",
+    "carrier__code",
+    "carrier__name",
+    "carrier__is_active",
+    "carrier__tracking_url_template",
+)
+PUBLIC_EVENT_FIELDS = (
+    "id",
+    "shipment_id",
+    "occurred_at",
+    "carrier_occurred_at",
+    "description",
+    "city_locality",
+    "state_province",
+    "postal_code",
+    "country_code",
+    "signer",
+    "status_code",
+    "status_detail_code",
+    "status_description",
+    "carrier_status_description",
+    "latitude",
+    "longitude",
+)

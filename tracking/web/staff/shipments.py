@@ -1,0 +1,227 @@
+"""Staff portal views (/staff/): search and list, add a package, the shipment page, refresh.
+
+Staff = authenticated users with is_staff (web/auth.py). htmx requests get the page's partial,
+everything else the whole page, so each works without JavaScript.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from ...domain import statuses
+from ...domain.numbers import TrackingInputError
+from ...models import Carrier, Shipment
+from ...presentation.map import map_points
+from ...presentation.milestones import milestones
+from ...presentation.words import status_words
+from ...queries.shipment_list import ListResult, filter_shipments
+from ...services import tracking
+from ...shipengine import ShipEngineError
+from ..auth import staff_required
+from ..htmx import HtmxHttpRequest, render_htmx, wants_partial
+from .forms import AddShipmentForm, ShipmentDetailsForm, read_list_state, state_query
+
+# Columns the list needs; the raw answer and notes can be large and are not shown there.
+LIST_FIELDS = (
+    "id",
+    "carrier_id",
+    "tracking_number",
+    "reference",
+    "customer_name",
+    "customer_email",
+    "status_code",
+    "status_description",
+    "status_detail_code",
+    "carrier_status_description",
+    "last_event_at",
+    "last_event_description",
+    "last_event_location",
+    "estimated_delivery_date",
+    "actual_delivery_date",
+    "consecutive_failures",
+    "exception_description",
+)
+
+
+class ListPaginator(Paginator[Shipment]):
+    """Django's Paginator, counted from the status counts the page shows anyway (no extra COUNT
+    query). A capped search does not know its true count: it is given whole pages up to the cap,
+    so no page is cut short at the cap itself."""
+
+    def __init__(self, result: ListResult, per_page: int) -> None:
+        super().__init__(result.queryset.only(*LIST_FIELDS), per_page)
+        self.result = result
+
+    @cached_property
+    def count(self) -> int:
+        if self.result.capped:
+            return -(-self.result.total // self.per_page) * self.per_page
+        return self.result.total
+
+
+@require_GET
+@staff_required
+@vary_on_headers("HX-Request")
+def shipment_list(request: HtmxHttpRequest) -> HttpResponse:
+    form, state = read_list_state(request.GET)
+    result = filter_shipments(state)
+    if result.unknown_carrier:
+        form.add_error("carrier", _("Unknown carrier %(code)s.") % {"code": repr(state.carrier)})
+    paginator = ListPaginator(result, state.per_page)
+    page = paginator.get_page(request.GET.get("page"))
+    rows: list[Shipment] = list(page.object_list)
+    # The carriers were loaded for the filter menu already: no join, no second query.
+    carriers: dict[int, Carrier] = {c.pk: c for c in result.carriers}
+    for row in rows:
+        row.carrier = carriers[row.carrier_id]
+    query = state_query(state)
+
+    def page_url(number: int) -> str:
+        return f"?{query}&page={number}" if query else f"?page={number}"
+
+    context = {
+        "filters": result,
+        "state": state,
+        "form": form,
+        "status_counts": result.status_counts(),
+        "shipments": rows,
+        "page": page,
+        "first_row": page.start_index() if rows else 0,
+        "last_row": page.start_index() + len(rows) - 1 if rows else 0,
+        "total": result.total,
+        "query": query,
+        "prev_url": page_url(page.previous_page_number()) if page.has_previous() else "",
+        "next_url": page_url(page.next_page_number()) if page.has_next() else "",
+        "first_url": page_url(1) if page.number > 2 else "",
+        "last_url": page_url(page.paginator.num_pages)
+        if page.number < page.paginator.num_pages - 1
+        else "",
+        "any_shipments": result.total > 0 or state.is_filtered,
+    }
+    return render_htmx(request, "tracking/staff/shipment_list.html", "results", context)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def shipment_add(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = AddShipmentForm(request.POST)
+        if form.is_valid():
+            carrier: Carrier = form.cleaned_data["carrier"]
+            number = form.cleaned_data["tracking_number"]
+            existing = Shipment.objects.filter(carrier=carrier, tracking_number=number).first()
+            if existing is not None:
+                messages.info(
+                    request,
+                    _("%(number)s is already tracked: here it is.") % {"number": number},
+                )
+                return redirect("staff:shipment_detail", pk=existing.pk)
+            try:
+                shipment = tracking.track_shipment(
+                    carrier_code=carrier.code,
+                    tracking_number=number,
+                    reference=form.cleaned_data["reference"],
+                    customer_name=form.cleaned_data["customer_name"],
+                    customer_email=form.cleaned_data["customer_email"],
+                    interactive=True,
+                )
+            except TrackingInputError as exc:
+                form.add_error("tracking_number", exc.message)
+            except ShipEngineError as exc:
+                form.add_error(
+                    None,
+                    _("The carrier's tracking service did not give an answer: %(error)s")
+                    % {"error": exc.one_line()},
+                )
+            else:
+                messages.success(request, _("Added %(number)s.") % {"number": number})
+                return redirect("staff:shipment_detail", pk=shipment.pk)
+        status = 422 if form.errors else 200
+        return render(request, "tracking/staff/shipment_add.html", {"form": form}, status=status)
+    initial = {k: request.GET[k] for k in ("carrier", "tracking_number") if request.GET.get(k)}
+    return render(
+        request, "tracking/staff/shipment_add.html", {"form": AddShipmentForm(initial=initial)}
+    )
+
+
+def _detail_context(
+    shipment: Shipment, *, refresh_error: str = "", refreshed: bool = False, added: int = 0
+) -> dict[str, Any]:
+    events = list(shipment.events.newest_first())
+    raw = shipment.raw_response
+    return {
+        "shipment": shipment,
+        "raw_json": json.dumps(raw, indent=2, sort_keys=True, ensure_ascii=False) if raw else "",
+        "events": events,
+        "status_css": statuses.css(shipment.status_code),
+        "status_text": status_words(shipment),
+        "milestones": milestones(shipment, events),
+        "points": map_points(events),
+        "refresh_error": refresh_error,
+        "refreshed": refreshed,
+        "events_added": added,
+    }
+
+
+def _get_shipment(pk: int) -> Shipment:
+    return get_object_or_404(Shipment.objects.select_related("carrier"), pk=pk)
+
+
+@require_GET
+@staff_required
+@vary_on_headers("HX-Request")
+def shipment_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    shipment = _get_shipment(pk)
+    context = _detail_context(shipment)
+    context["details_form"] = ShipmentDetailsForm(instance=shipment)
+    return render_htmx(request, "tracking/staff/shipment_detail.html", "tracking", context)
+
+
+@require_POST
+@staff_required
+@vary_on_headers("HX-Request")
+def shipment_refresh(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    shipment = _get_shipment(pk)
+    try:
+        result = tracking.refresh_shipment(shipment_id=shipment.pk, interactive=True)
+    except ShipEngineError as exc:
+        error = exc.one_line()
+        added = 0
+    else:
+        error = ""
+        added = result.events_added
+    shipment = _get_shipment(pk)
+    if not wants_partial(request):
+        if error:
+            messages.error(request, _("Refresh failed: %(error)s") % {"error": error})
+        else:
+            messages.success(request, _("Refreshed: %(n)s new events.") % {"n": added})
+        return redirect("staff:shipment_detail", pk=pk)
+    context = _detail_context(shipment, refresh_error=error, refreshed=not error, added=added)
+    return render(request, "tracking/staff/shipment_detail.html#tracking", context)
+
+
+@require_POST
+@staff_required
+def shipment_update(request: HttpRequest, pk: int) -> HttpResponse:
+    shipment = _get_shipment(pk)
+    form = ShipmentDetailsForm(request.POST, instance=shipment)
+    if form.is_valid():
+        form.save()
+        messages.success(request, _("Details saved."))
+        return redirect("staff:shipment_detail", pk=pk)
+    # The page shows what is stored; the form keeps what was typed, with its errors.
+    context = _detail_context(_get_shipment(pk))
+    context["details_form"] = form
+    context["details_open"] = True
+    return render(request, "tracking/staff/shipment_detail.html", context, status=422)

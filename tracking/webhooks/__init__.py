@@ -1,0 +1,1 @@
+"""Endpoints other systems call: ShipEngine's track deliveries."""
