@@ -131,7 +131,7 @@ def test_open_a_shipment_map_markers_and_refresh_in_place(live_server, browser_p
     shipment = demo["794698432183"]
     page.locator(".row-link", has_text="794698432183").click()
     page.wait_for_url(re.compile(rf"/staff/shipments/{shipment.pk}/"))
-    located = TrackingEvent.objects.filter(shipment=shipment).with_location().count()
+    located = TrackingEvent.objects.filter(shipment=shipment, latitude__isnull=False).count()
     assert located > 1
     page.wait_for_selector(".map-marker")
     assert marker_numbers(page) == list(range(1, located + 1))

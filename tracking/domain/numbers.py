@@ -77,14 +77,6 @@ def validate_tracking_number(value: str | None) -> str:
     return number
 
 
-def is_valid_tracking_number(value: str | None) -> bool:
-    try:
-        validate_tracking_number(value)
-    except TrackingInputError:
-        return False
-    return True
-
-
 def normalize_label_id(value: str | None) -> str:
     return (value or "").strip().lower()
 
@@ -98,11 +90,6 @@ def validate_label_id(value: str | None) -> str:
             value=repr(label_id[:40]),
         )
     return label_id
-
-
-def looks_like_label_id(value: str | None) -> bool:
-    label_id = normalize_label_id(value)
-    return len(label_id) <= LABEL_ID_MAX and bool(_LABEL_ID.match(label_id))
 
 
 def normalize_carrier_code(value: str | None) -> str:

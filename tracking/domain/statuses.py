@@ -47,8 +47,6 @@ API_DESCRIPTIONS: dict[str, str] = {
 
 FINAL: frozenset[str] = frozenset({Status.DELIVERED, Status.DELIVERED_TO_COLLECTION})
 ATTENTION: frozenset[str] = frozenset({Status.EXCEPTION, Status.DELIVERY_ATTEMPT})
-#: Not yet moving: the carrier has (or expects) the parcel but has not moved it.
-NOT_MOVING: frozenset[str] = frozenset({Status.ACCEPTED, Status.NOT_YET_IN_SYSTEM})
 
 #: The one name of each status, on every page and in every e-mail.
 _WORDS: dict[str, Promise] = {

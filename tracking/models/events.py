@@ -9,9 +9,6 @@ class TrackingEventQuerySet(models.QuerySet["TrackingEvent"]):
     def newest_first(self) -> TrackingEventQuerySet:
         return self.order_by("-occurred_at", "-id")
 
-    def with_location(self) -> TrackingEventQuerySet:
-        return self.filter(latitude__isnull=False, longitude__isnull=False)
-
 
 class TrackingEvent(models.Model):
     shipment = models.ForeignKey(

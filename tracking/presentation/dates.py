@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from django.utils import timezone
 from django.utils.dates import MONTHS, MONTHS_3, WEEKDAYS, WEEKDAYS_ABBR
-from django.utils.translation import get_language, pgettext
+from django.utils.translation import get_language, override, pgettext
 from django.utils.translation import gettext as _
 
 from ..models import TrackingEvent
@@ -30,13 +30,14 @@ def carrier_local_datetime(event: TrackingEvent) -> datetime | None:
 def _names(language: str | None) -> dict[str, tuple[str, ...]]:
     """Translated day and month names and am/pm, once per language: Django's dateformat would
     look every one of them up again for each date on the page."""
-    return {
-        "day": tuple(str(WEEKDAYS[i]) for i in range(7)),
-        "day_abbr": tuple(str(WEEKDAYS_ABBR[i]) for i in range(7)),
-        "month": tuple(str(MONTHS[i]) for i in range(1, 13)),
-        "month_abbr": tuple(str(MONTHS_3[i]).title() for i in range(1, 13)),
-        "ampm": (_("AM").lower(), _("PM").lower()),
-    }
+    with override(language):
+        return {
+            "day": tuple(str(WEEKDAYS[i]) for i in range(7)),
+            "day_abbr": tuple(str(WEEKDAYS_ABBR[i]) for i in range(7)),
+            "month": tuple(str(MONTHS[i]) for i in range(1, 13)),
+            "month_abbr": tuple(str(MONTHS_3[i]).title() for i in range(1, 13)),
+            "ampm": (_("AM").lower(), _("PM").lower()),
+        }
 
 
 def time_words(moment: datetime) -> str:

@@ -86,7 +86,6 @@ class Scenario:
     eta_hours: float | None = None
     exception: str = ""
     carrier_id: int = 1
-    final_status: str | None = None  # status before any step is revealed (NY if None)
 
 
 def step(

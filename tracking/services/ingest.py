@@ -107,7 +107,6 @@ def _insert_events(rows: list[tuple[int, str, TrackEvent]], now: datetime) -> No
 class IngestResult:
     shipment_id: int
     events_added: int
-    summary_updated: bool
 
     @cached_property
     def shipment(self) -> Shipment:
@@ -164,9 +163,9 @@ def ingest_many(
                     known.add(key)
                     added += 1
                     new_events.append((shipment_id, key, ev))
-            summary, updated = _summary_changes(shipment, info, event_count=len(known), now=now)
+            summary = _summary_changes(shipment, info, event_count=len(known), now=now)
             changes.setdefault(shipment_id, {}).update(summary)
-            results.append(IngestResult(shipment_id, added, updated))
+            results.append(IngestResult(shipment_id, added))
         if new_events:
             _insert_events(new_events, now)
         for shipment_id, values in changes.items():
@@ -187,10 +186,10 @@ def _stored_keys(shipment_ids: list[int]) -> dict[int, set[str]]:
 
 def _summary_changes(
     shipment: Shipment, info: TrackingInfo, *, event_count: int, now: datetime
-) -> tuple[dict[str, Any], bool]:
+) -> dict[str, Any]:
     """The shipment's new summary from one answer (also set on `shipment`, so a second answer for
-    it in the same batch builds on the first), and False when the answer is older than what is
-    stored, in which case only its events and the bookkeeping are taken."""
+    it in the same batch builds on the first). An answer older than what is stored gives only its
+    events and the bookkeeping."""
     newest = next((e for e in info.events if e.occurred_at), None)
     newest_at = newest.occurred_at if newest else None
     # An answer whose newest event is older than what is stored (a late webhook, a lagging
@@ -243,7 +242,7 @@ def _summary_changes(
         setattr(shipment, name, value)
     changes["next_check_at"] = shipment.next_check_at = next_check_at(shipment, now=now)
     changes["updated_at"] = shipment.updated_at = now
-    return changes, not stale
+    return changes
 
 
 def _save_summary(shipment_id: int, changes: dict[str, Any]) -> None:
