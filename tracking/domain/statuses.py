@@ -9,6 +9,7 @@ API's own description.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from django.utils.functional import Promise
@@ -81,3 +82,46 @@ def css(code: str | None) -> str:
 
 def is_final(code: str) -> bool:
     return code in FINAL
+
+
+# status_detail_code values and carrier words that mean "on the van today". Detail codes change
+# between API versions, so the description is checked too.
+_OUT_FOR_DELIVERY_CODES = frozenset({"OUT_FOR_DELIVERY"})
+_OUT_FOR_DELIVERY_TEXT = re.compile(
+    r"out\s+for\s+delivery|on\s+\w+\s+vehicle\s+for\s+delivery|with\s+delivery\s+courier",
+    re.IGNORECASE,
+)
+
+
+def is_out_for_delivery(*, status_detail_code: str, texts: tuple[str, ...]) -> bool:
+    """Whether a scan (or a summary) says the parcel is on the van today."""
+    if status_detail_code in _OUT_FOR_DELIVERY_CODES:
+        return True
+    return bool(_OUT_FOR_DELIVERY_TEXT.search(" ".join(t for t in texts if t)))
+
+
+class Milestone(StrEnum):
+    """The moments a customer wants to hear about ("only important updates")."""
+
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    ATTEMPTED = "attempted"
+    EXCEPTION = "exception"
+    DELIVERED = "delivered"
+    READY_FOR_COLLECTION = "ready_for_collection"
+
+
+_MILESTONE_OF_STATUS: dict[str, Milestone] = {
+    Status.DELIVERY_ATTEMPT: Milestone.ATTEMPTED,
+    Status.EXCEPTION: Milestone.EXCEPTION,
+    Status.DELIVERED: Milestone.DELIVERED,
+    Status.DELIVERED_TO_COLLECTION: Milestone.READY_FOR_COLLECTION,
+}
+#: Milestones a parcel reaches once: later scans of the same kind are not news.
+ONCE: frozenset[str] = frozenset({Milestone.DELIVERED, Milestone.READY_FOR_COLLECTION})
+
+
+def milestone_of(*, status_code: str, out_for_delivery: bool) -> Milestone | None:
+    """The milestone a status (of a scan or a shipment) stands for, if any."""
+    if status_code == Status.IN_TRANSIT and out_for_delivery:
+        return Milestone.OUT_FOR_DELIVERY
+    return _MILESTONE_OF_STATUS.get(status_code)

@@ -5,6 +5,7 @@ from .carriers import Carrier, CarrierQuerySet
 from .coordination import LookupThrottle, RateLimitState, WebhookReceipt, WebhookReceiptQuerySet
 from .events import TrackingEvent, TrackingEventQuerySet
 from .imports import ImportItem, ImportJob, ImportRowError
+from .outbox import ChangeKind, ChangeRecord, ChangeRecordQuerySet
 from .shipments import Shipment, ShipmentQuerySet, new_public_token
 
 __all__ = [
@@ -12,6 +13,9 @@ __all__ = [
     "ApiCallQuerySet",
     "Carrier",
     "CarrierQuerySet",
+    "ChangeKind",
+    "ChangeRecord",
+    "ChangeRecordQuerySet",
     "ImportItem",
     "ImportJob",
     "ImportRowError",

@@ -91,6 +91,9 @@ class Shipment(models.Model):
     reference = models.CharField(_("order reference"), max_length=100, blank=True)
     customer_name = models.CharField(_("customer name"), max_length=200, blank=True)
     customer_email = models.EmailField(_("customer email"), blank=True)
+    customer_postcode = models.CharField(_("customer postcode"), max_length=16, blank=True)
+    #: The customer's language for e-mails (a code of settings.LANGUAGES; empty: the default).
+    language = models.CharField(_("language"), max_length=8, blank=True)
     notes = models.TextField(_("staff notes"), blank=True)
 
     # Summary of the latest answer. Empty status_code: never fetched successfully.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,25 +14,13 @@ from ..domain.statuses import FINAL
 from ..models import Shipment, TrackingEvent
 from .dates import carrier_local_datetime, day_words, time_words
 
-# status_detail_code values and carrier words that mean "on the van today". Detail codes change
-# between API versions, so the description is checked too.
-_OUT_FOR_DELIVERY_CODES = frozenset({"OUT_FOR_DELIVERY"})
-_OUT_FOR_DELIVERY_WORDS = re.compile(
-    r"out\s+for\s+delivery|on\s+\w+\s+vehicle\s+for\s+delivery|with\s+delivery\s+courier",
-    re.IGNORECASE,
-)
-
 
 def is_out_for_delivery(item: Shipment | TrackingEvent) -> bool:
-    if item.status_detail_code in _OUT_FOR_DELIVERY_CODES:
-        return True
-    text = " ".join(
-        [
-            getattr(item, "description", "") or getattr(item, "last_event_description", ""),
-            item.carrier_status_description,
-        ]
+    description = getattr(item, "description", "") or getattr(item, "last_event_description", "")
+    return statuses.is_out_for_delivery(
+        status_detail_code=item.status_detail_code,
+        texts=(description, item.carrier_status_description),
     )
-    return bool(_OUT_FOR_DELIVERY_WORDS.search(text))
 
 
 def status_words(shipment: Shipment) -> str:

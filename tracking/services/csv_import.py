@@ -28,6 +28,7 @@ from django.utils import timezone
 from ..domain.numbers import TrackingInputError, validate_tracking_number
 from ..models import Carrier, ImportItem, ImportJob, ImportRowError, Shipment, new_public_token
 from . import scheduling
+from .outbox import record_created
 
 logger = logging.getLogger("shiptrack.imports")
 
@@ -276,6 +277,7 @@ def _store(
         ]
         report.duplicates += len(fresh) - len(created)
         report.imported += len(created)
+        record_created(created)
         if job is not None and created:
             ImportItem.objects.bulk_create(
                 [ImportItem(job=job, shipment_id=pk) for pk in created], batch_size=500

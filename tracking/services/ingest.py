@@ -21,6 +21,7 @@ from ..domain.links import safe_http_url
 from ..domain.statuses import API_DESCRIPTIONS, Status
 from ..models import Shipment, TrackingEvent
 from ..shipengine import TrackEvent, TrackingInfo
+from .outbox import Change, record_changes
 from .refresh import next_check_at
 
 
@@ -153,23 +154,27 @@ def ingest_many(
         stored = _stored_keys(ids)
         changes: dict[int, dict[str, Any]] = {}
         new_events: list[tuple[int, str, TrackEvent]] = []
+        outbox: list[Change] = []
         for shipment_id, info in answers:
             shipment = shipments[shipment_id]
+            previous_status = shipment.status_code
             known = stored.setdefault(shipment_id, set())
-            added = 0
+            added: list[TrackEvent] = []
             for ev in info.events:
                 key = event_key(ev)
                 if key not in known:
                     known.add(key)
-                    added += 1
+                    added.append(ev)
                     new_events.append((shipment_id, key, ev))
             summary = _summary_changes(shipment, info, event_count=len(known), now=now)
             changes.setdefault(shipment_id, {}).update(summary)
-            results.append(IngestResult(shipment_id, added))
+            results.append(IngestResult(shipment_id, len(added)))
+            outbox.append(Change(shipment_id, previous_status, shipment.status_code, added))
         if new_events:
             _insert_events(new_events, now)
         for shipment_id, values in changes.items():
             _save_summary(shipment_id, values)
+        record_changes(outbox, now=now)
     return results
 
 

@@ -26,6 +26,7 @@ from ..models import Carrier, Shipment
 from ..shipengine import BadResponseError, ShipEngineClient, ShipEngineError
 from . import api_client, throttling
 from .ingest import IngestResult, ingest_tracking
+from .outbox import record_created
 from .refresh import record_failure
 
 logger = logging.getLogger("shiptrack.services")
@@ -75,7 +76,7 @@ def track_shipment(
             record_failure(shipment_id=existing.pk, error=exc)
         raise
     with transaction.atomic():
-        shipment, _created = Shipment.objects.get_or_create(
+        shipment, created = Shipment.objects.get_or_create(
             carrier=carrier,
             tracking_number=number,
             defaults={
@@ -84,6 +85,8 @@ def track_shipment(
                 "customer_email": customer_email,
             },
         )
+        if created:
+            record_created([shipment.pk])
         _fill_blank(
             shipment,
             reference=reference,
@@ -127,9 +130,11 @@ def track_label(*, label_id: str, client: ShipEngineClient | None = None) -> Shi
                 code=info.carrier_code,
                 defaults={"name": info.carrier_code.replace("_", " ").title()},
             )
-            shipment, _created = Shipment.objects.get_or_create(
+            shipment, created = Shipment.objects.get_or_create(
                 carrier=carrier, tracking_number=number
             )
+            if created:
+                record_created([shipment.pk])
             if shipment.label_id != label_id:
                 shipment.label_id = label_id
                 shipment.save(update_fields=["label_id", "updated_at"])

@@ -16,7 +16,7 @@ from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
 from tracking import tasks
-from tracking.services import housekeeping, import_jobs
+from tracking.services import housekeeping, import_jobs, outbox
 
 logger = logging.getLogger("shiptrack.scheduler")
 
@@ -28,6 +28,7 @@ def _schedule_forever(every: float, stop: threading.Event) -> None:
             tasks.enqueue_due()
             housekeeping.housekeeping()
             import_jobs.finish_fetched_jobs()
+            outbox.dispatch()  # whatever a crashed process left undispatched
         except Exception:  # the next run tries again; a worker must not die of a bad minute
             logger.exception("refresh scheduler run failed")
         finally:
