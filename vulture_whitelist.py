@@ -79,3 +79,13 @@ from tracking.web.staff import forms
 
 context_processors.shiptrack
 forms.ImportUploadForm.file
+
+# The facts a page shows ({{ facts.x }}).
+from tracking.presentation import facts
+
+facts.Facts.delivered_text
+facts.Facts.delivered_utc
+facts.Facts.delivered_iso
+facts.Facts.label_carrier_name
+facts.Facts.last_scan_text
+facts.Facts.last_scan_utc

@@ -129,6 +129,8 @@ LOGIN_REDIRECT_URL = "/staff/"
 # Translations live in the app (tracking/locale/), where Django finds them without LOCALE_PATHS.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English")]
+# One date and time style per language (tracking/formats/<lang>/formats.py).
+FORMAT_MODULE_PATH = ["tracking.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -324,3 +326,6 @@ PUBLIC_CLIENT_IP_HEADER = env.str("PUBLIC_CLIENT_IP_HEADER", default="")
 # A shipment not delivered and not checked for this many minutes is refreshed when its public
 # page is opened (at most once per this many minutes per shipment). 0: never.
 PUBLIC_STALE_MINUTES = env.int("PUBLIC_STALE_MINUTES", default=30)
+# An open tracking page checks for news this often (seconds) until the parcel is delivered.
+# 0: never (the page says to reload instead).
+PUBLIC_PAGE_REFRESH_SECONDS = env.int("PUBLIC_PAGE_REFRESH_SECONDS", default=120)

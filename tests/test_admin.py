@@ -635,7 +635,11 @@ def test_refresh_now_skips_disabled_carriers_without_calling_the_api(admin_clien
     shipment = make_shipment("ups", "1ZOFF")
     msgs = run_action(admin_client, SHIPMENT_LIST, "refresh_now", [shipment])
     assert msgs == [
-        (message_levels.WARNING, "ups 1ZOFF: not refreshed, the carrier UPS is disabled.")
+        (
+            message_levels.WARNING,
+            "ups 1ZOFF: not refreshed. The carrier UPS (ups) is disabled. "
+            "Its packages are no longer refreshed.",
+        )
     ]
 
 

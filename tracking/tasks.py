@@ -18,6 +18,7 @@ from django.tasks import TaskResultStatus, task, task_backends
 from django_tasks_db import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
+from .domain.numbers import TrackingInputError
 from .models import ImportJob, Shipment
 from .ops.logging import logged_task
 from .services import import_jobs, scheduling
@@ -39,6 +40,8 @@ def refresh_shipment(shipment_id: int) -> dict[str, Any]:
         result = tracking_service.refresh_shipment(shipment_id=shipment_id)
     except Shipment.DoesNotExist:
         return {"shipment_id": shipment_id, "ok": False, "error": "deleted"}
+    except TrackingInputError as exc:  # its carrier was disabled after the task was queued
+        return {"shipment_id": shipment_id, "ok": False, "error": exc.code}
     except ShipEngineError as exc:
         logger.info("refresh failed shipment=%s %s", shipment_id, exc.one_line())
         return {"shipment_id": shipment_id, "ok": False, "error": exc.one_line()}

@@ -271,17 +271,17 @@ class ShipmentAdmin(admin.ModelAdmin):
     @admin.action(description=_("Refresh now"), permissions=["change"])
     def refresh_now(self, request: HttpRequest, queryset: QuerySet[Shipment]) -> None:
         for shipment in self._limited(request, queryset, str(_("Refresh now"))):
-            if not shipment.carrier.is_active:
-                self.message_user(
-                    request,
-                    _("%(shipment)s: not refreshed, the carrier %(carrier)s is disabled.")
-                    % {"shipment": shipment, "carrier": shipment.carrier.name},
-                    messages.WARNING,
-                )
-                continue
             try:
                 # interactive: someone waits on the page, so no long retry waits.
                 result = tracking.refresh_shipment(shipment_id=shipment.pk, interactive=True)
+            except TrackingInputError as exc:
+                self.message_user(
+                    request,
+                    _("%(shipment)s: not refreshed. %(reason)s")
+                    % {"shipment": shipment, "reason": exc.message},
+                    messages.WARNING,
+                )
+                continue
             except ShipEngineError as exc:
                 self.message_user(
                     request,

@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from ..domain.numbers import (
@@ -30,6 +31,18 @@ from .outbox import record_created
 from .refresh import record_failure
 
 logger = logging.getLogger("shiptrack.services")
+
+StrOrPromise = str | Promise
+
+
+def _carrier_disabled(carrier: Carrier, consequence: StrOrPromise) -> TrackingInputError:
+    return TrackingInputError(
+        "carrier_disabled",
+        _("The carrier %(name)s (%(code)s) is disabled. %(consequence)s"),
+        name=carrier.name,
+        code=carrier.code,
+        consequence=consequence,
+    )
 
 
 def get_carrier(code: str, *, active_only: bool = False) -> Carrier:
@@ -62,12 +75,7 @@ def track_shipment(
     existing = Shipment.objects.filter(carrier=carrier, tracking_number=number).first()
     if existing is None and not carrier.is_active:
         # A disabled carrier takes no new packages; the ones already stored stay readable.
-        raise TrackingInputError(
-            "carrier_disabled",
-            _("The carrier %(name)s (%(code)s) is disabled: new packages cannot be added for it."),
-            name=carrier.name,
-            code=carrier.code,
-        )
+        raise _carrier_disabled(carrier, _("New packages cannot be added for it."))
     client = client or api_client.get_client(interactive=interactive)
     try:
         info = client.get_tracking(carrier.code, number)
@@ -145,8 +153,12 @@ def track_label(*, label_id: str, client: ShipEngineClient | None = None) -> Shi
 def refresh_shipment(
     *, shipment_id: int, client: ShipEngineClient | None = None, interactive: bool = False
 ) -> IngestResult:
-    """Poll one stored shipment. On failure the error is recorded and re-raised."""
+    """Poll one stored shipment. On failure the error is recorded and re-raised. A disabled
+    carrier's shipments are not refreshed (TrackingInputError "carrier_disabled"): the staff
+    page, the admin, the API and the workers all refuse it here."""
     shipment = Shipment.objects.select_related("carrier").get(pk=shipment_id)
+    if not shipment.carrier.is_active:
+        raise _carrier_disabled(shipment.carrier, _("Its packages are no longer refreshed."))
     client = client or api_client.get_client(interactive=interactive)
     try:
         if shipment.label_id:

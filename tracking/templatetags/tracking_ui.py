@@ -50,6 +50,7 @@ def timeline_items(entries: Iterable[timeline.TimelineEntry]) -> SafeString:
     html.escape, as Django's escape does) rather than a template loop: a long timeline (200
     events) renders several times faster this way."""
     fallback = str(_("Update from the carrier"))
+    marker_label = str(_("Map marker %(n)s"))
     items = []
     for entry in entries:
         if entry.iso:
@@ -60,11 +61,17 @@ def timeline_items(entries: Iterable[timeline.TimelineEntry]) -> SafeString:
         else:
             when = f"<span>{_esc(entry.clock_text)}</span>"
         place = f'<span class="timeline-place"> · {_esc(entry.place)}</span>' if entry.place else ""
+        marker = (
+            f'<span class="timeline-marker" title="{_esc(marker_label % {"n": entry.marker})}">'
+            f"{entry.marker}</span>"
+            if entry.marker
+            else ""
+        )
         latest = " is-latest" if entry.is_latest else ""
         items.append(
             f'<li class="timeline-item {_esc(entry.css)}{latest}">'
             '<span class="timeline-dot" aria-hidden="true"></span><div class="timeline-body">'
-            f'<p class="timeline-text">{_esc(entry.text or fallback)}</p>'
+            f'<p class="timeline-text">{marker}{_esc(entry.text or fallback)}</p>'
             f'<p class="timeline-meta">{when}{place}</p></div></li>'
         )
     return mark_safe("\n".join(items))  # noqa: S308 - every value above is escaped
