@@ -46,6 +46,7 @@ milestones.Milestone.state_text
 import_jobs.Progress.rows_percent
 import_jobs.Progress.fetch_percent
 import_jobs.Progress.state_label
+import_jobs.Progress.failed_fetches
 api_health.HourBucket.ok
 api_health.Summary.failure_percent
 api_health.Summary.rate_limited

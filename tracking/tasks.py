@@ -93,17 +93,6 @@ def enqueue_import(job_id: int) -> None:
     transaction.on_commit(_enqueue)
 
 
-def import_task_state(job: ImportJob) -> str:
-    """The task framework's view of an import job (READY, RUNNING, ...), when the backend keeps
-    it; "" otherwise (backends without stored results, or a pruned one)."""
-    if not job.task_result_id:
-        return ""
-    try:
-        return str(run_import.get_result(job.task_result_id).status)
-    except Exception:  # whatever the backend raises for a result it does not have
-        return ""
-
-
 def queue_depth() -> int | None:
     """Tasks waiting to run, when the configured backend can say (the database backend can)."""
     backend = task_backends["default"]

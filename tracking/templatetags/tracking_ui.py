@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from django import template
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from ..domain import statuses
 from ..models import Shipment, TrackingEvent
-from ..presentation import timeline
+from ..presentation import dates, timeline
 from ..presentation import words as presentation_words
 
 register = template.Library()
@@ -37,6 +38,12 @@ def status_words(shipment: Shipment) -> str:
 @register.filter
 def place_text(location: str | None) -> str:
     return presentation_words.summary_place(location or "")
+
+
+@register.filter
+def short_day(value: datetime | None) -> str:
+    """A stored UTC date, "Tue 20 Sep" (the year when not this year's): lists and tables."""
+    return dates.short_day(value.astimezone(UTC).date()) if value else ""
 
 
 @register.filter
