@@ -49,7 +49,29 @@ def validator(components, name: str, *, required_from: str | None = None) -> OAS
     schema = dict(components["schemas"][name])
     if required_from:
         schema["required"] = components["schemas"][required_from]["required"]
-    return OAS30Validator({**schema, "components": components})
+    return OAS30Validator({**schema, "components": real_api_components(components)})
+
+
+def real_api_components(components: dict) -> dict:
+    """The spec, with the changes real answers need (the seed's answer is a real one and shows
+    both): `carrier_occurred_at` is the carrier's local wall-clock time without an offset
+    ("2021-09-20T14:03:00", where the spec's date_time pattern wants one), and a scan without a
+    place has an empty `state_province` (the spec wants two letters). The sandbox sends them as
+    real answers do, instead of making up a state ("US, US")."""
+    schemas = dict(components["schemas"])
+    event = dict(schemas["track_event"])
+    properties = dict(event["properties"])
+    local = dict(properties["carrier_occurred_at"])
+    local.pop("allOf", None)
+    local.pop("$ref", None)
+    properties["carrier_occurred_at"] = {
+        **local,
+        "type": "string",
+        "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$",
+    }
+    properties["state_province"] = {**properties["state_province"], "minLength": 0}
+    schemas["track_event"] = {**event, "properties": properties}
+    return {**components, "schemas": schemas}
 
 
 def errors_of(v: OAS30Validator, instance) -> list[str]:
@@ -122,8 +144,6 @@ def test_the_seed_example_differs_from_the_schema_only_where_the_real_api_does(c
             ("None for not nullable", "None is not of type", "None is not one of")
         ):
             return True  # null where the spec has no null
-        if path.endswith("carrier_occurred_at"):
-            return "does not match" in message  # local time without an offset
         return path.endswith(("country_code", "state_province")) and message == "'' is too short"
 
     assert found, "the seed example is known to deviate; the validator must see it"

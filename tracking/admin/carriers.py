@@ -101,6 +101,7 @@ class CarrierAdmin(admin.ModelAdmin):
         "name",
         "code",
         "is_active",
+        "inactive_reason",
         "shipment_count",
         "shipengine_carrier_id",
         "connection_status",
@@ -123,13 +124,26 @@ class CarrierAdmin(admin.ModelAdmin):
         "nickname",
         "friendly_name",
         "connection_status",
+        "inactive_reason",
         "last_synced_at",
         "shipments_link",
         "created_at",
         "updated_at",
     )
     fieldsets = (
-        (None, {"fields": ("code", "name", "alternate_names", "is_active", "shipments_link")}),
+        (
+            None,
+            {
+                "fields": (
+                    "code",
+                    "name",
+                    "alternate_names",
+                    "is_active",
+                    "inactive_reason",
+                    "shipments_link",
+                )
+            },
+        ),
         (
             _("Carrier tracking page"),
             {"fields": ("tracking_url_template",)},

@@ -60,6 +60,8 @@ class TrackingEventInline(admin.TabularInline):
         "location",
         "event_code",
         "signer",
+        "status_detail_description",
+        "proof_of_delivery_url",
     )
     extra = 0
     can_delete = False

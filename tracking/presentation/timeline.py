@@ -27,6 +27,7 @@ class TimelineEntry:
     iso: str = ""  # occurred_at in ISO 8601 (UTC), for <time datetime>
     is_latest: bool = False
     marker: int | None = None  # its number on the map
+    detail: str = ""  # the API's status_detail_description, when it adds to the text
 
 
 @dataclass
@@ -60,6 +61,12 @@ def timeline_days(events: Iterable[TrackingEvent]) -> list[TimelineDay]:
                 iso=event.occurred_at.isoformat() if event.occurred_at else "",
                 is_latest=len(days) == 1 and not days[0].entries,
                 marker=numbers.get(event.pk) if event.pk is not None else None,
+                detail=_detail(event),
             )
         )
     return days
+
+
+def _detail(event: TrackingEvent) -> str:
+    detail = event.status_detail_description
+    return detail if detail and detail != event_text(event) else ""

@@ -75,10 +75,12 @@ def timeline_items(entries: Iterable[timeline.TimelineEntry]) -> SafeString:
             else ""
         )
         latest = " is-latest" if entry.is_latest else ""
+        detail = f'<p class="timeline-detail">{_esc(entry.detail)}</p>' if entry.detail else ""
         items.append(
             f'<li class="timeline-item {_esc(entry.css)}{latest}">'
             '<span class="timeline-dot" aria-hidden="true"></span><div class="timeline-body">'
             f'<p class="timeline-text">{marker}{_esc(entry.text or fallback)}</p>'
+            f"{detail}"
             f'<p class="timeline-meta">{when}{place}</p></div></li>'
         )
     return mark_safe("\n".join(items))  # noqa: S308 - every value above is escaped
