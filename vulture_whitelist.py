@@ -90,3 +90,8 @@ facts.Facts.delivered_iso
 facts.Facts.label_carrier_name
 facts.Facts.last_scan_text
 facts.Facts.last_scan_utc
+
+# Class attribute Django's LogoutView reads.
+from tracking.web import auth as web_auth
+
+web_auth.LogoutView.next_page

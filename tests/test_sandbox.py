@@ -280,3 +280,44 @@ def test_webhook_registration(sandbox):
         b'{"event": "track", "url": "https://x.test/h"}',
     )
     assert again.status == 409
+
+
+def _call(sandbox, method: str, path: str, body: bytes = b"") -> tuple[int, dict]:
+    answer = sandbox.handle(method, path, {"API-Key": "k"}, body)
+    return answer.status, (json.loads(answer.body) if answer.body else {})
+
+
+def test_a_disconnected_carrier_leaves_the_account(sandbox):
+    cid = SANDBOX_CARRIERS[0][1]
+    assert _call(sandbox, "DELETE", f"/v1/carriers/{cid}")[0] == 204
+    assert _call(sandbox, "GET", f"/v1/carriers/{cid}")[0] == 404
+    assert _call(sandbox, "DELETE", f"/v1/carriers/{cid}")[0] == 404
+    listed = {c["carrier_id"] for c in _call(sandbox, "GET", "/v1/carriers")[1]["carriers"]}
+    assert cid not in listed and len(listed) == len(SANDBOX_CARRIERS) - 1
+    status, body = _call(sandbox, "GET", f"/v1/tracking?carrier_id={cid}&tracking_number=1ZX01")
+    assert status == 400 and body["errors"][0]["field_name"] == "carrier_id"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"store_id": 2**31}, "store_id"),
+        ({"store_id": True}, "store_id"),
+        ({"headers": None}, "headers"),
+        ({"colour": "red"}, "colour"),
+        ({"event": {}}, "event"),
+    ],
+)
+def test_webhook_bodies_are_checked_field_by_field(sandbox, body, field):
+    full = {"event": "track", "url": "https://x.test/h", **body}
+    status, answer = _call(sandbox, "POST", "/v1/environment/webhooks", json.dumps(full).encode())
+    assert status == 400 and answer["errors"][0]["field_name"] == field
+
+
+def test_a_sandbox_bug_answers_500_instead_of_hanging_up(sandbox_url, sandbox, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(sandbox, "handle", broken)
+    answer = requests.get(f"{sandbox_url}/v1/carriers", headers={"API-Key": "k"}, timeout=5)
+    assert answer.status_code == 500 and answer.json()["errors"][0]["error_type"] == "system"

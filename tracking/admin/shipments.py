@@ -20,7 +20,7 @@ from ..domain import statuses
 from ..domain.numbers import TrackingInputError
 from ..domain.statuses import ATTENTION, FINAL
 from ..models import Shipment, TrackingEvent
-from ..services import push_updates, tracking
+from ..services import api_client, push_updates, tracking
 from ..shipengine import ShipEngineError
 from .filters import NeedsAttentionFilter, SetOrNotFilter, StatusFilter
 from .links import changelist_url
@@ -349,7 +349,14 @@ class ShipmentAdmin(admin.ModelAdmin):
                 continue
             self.message_user(
                 request,
-                _("%(shipment)s: push updates started; ShipEngine will call our webhook.")
+                (
+                    _(
+                        "%(shipment)s: push updates started in the sandbox (it calls no webhook "
+                        "by itself: manage.py sandbox_webhook sends one)."
+                    )
+                    if api_client.is_simulated()
+                    else _("%(shipment)s: push updates started; ShipEngine will call our webhook.")
+                )
                 % {"shipment": shipment},
                 messages.SUCCESS,
             )

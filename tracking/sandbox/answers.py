@@ -26,8 +26,9 @@ def json_response(
 
 
 def no_content() -> SandboxResponse:
-    # The spec's 204 answers name a content type for the (empty) body.
-    return SandboxResponse(204, b"", {"Content-Type": "application/json"})
+    # The spec's 204 answers name a content type for the (empty) body; text/plain, since an
+    # empty body is no JSON document.
+    return SandboxResponse(204, b"", {"Content-Type": "text/plain"})
 
 
 def error_body(

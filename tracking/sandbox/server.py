@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import html
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ from urllib.parse import unquote, urlsplit
 
 from .answers import SandboxResponse, error
 from .simulator import Sandbox
+
+logger = logging.getLogger(__name__)
 
 _MAX_BODY = 10_000_000
 
@@ -87,7 +90,13 @@ def make_server(
             else:
                 if latency:
                     time.sleep(latency)
-                answer = sandbox.handle(self.command, self.path, dict(self.headers.items()), body)
+                try:
+                    answer = sandbox.handle(
+                        self.command, self.path, dict(self.headers.items()), body
+                    )
+                except Exception:  # a sandbox bug answers 500 as the API would, never a hang-up
+                    logger.exception("The sandbox failed on %s %s", self.command, self.path)
+                    answer = error(500, "unspecified", "The sandbox failed.", error_type="system")
             if answer.stall:
                 time.sleep(stall_seconds)
             self.send_response(answer.status)

@@ -54,7 +54,7 @@ _ROUTES: list[tuple[re.Pattern[str], frozenset[str]]] = [
     (re.compile(r"^/v1/labels/(?P<label_id>[^/]+)/track$"), frozenset({"GET"})),
     (re.compile(r"^/v1/labels/(?P<label_id>[^/]+)$"), frozenset({"GET"})),
     (re.compile(r"^/v1/carriers$"), frozenset({"GET"})),
-    (re.compile(r"^/v1/carriers/(?P<carrier_id>[^/]+)$"), frozenset({"GET"})),
+    (re.compile(r"^/v1/carriers/(?P<carrier_id>[^/]+)$"), frozenset({"GET", "DELETE"})),
     (re.compile(r"^/v1/environment/webhooks$"), frozenset({"GET", "POST"})),
     (
         re.compile(r"^/v1/environment/webhooks/(?P<webhook_id>[^/]+)$"),
@@ -89,6 +89,9 @@ class Sandbox:
         self._lock = threading.Lock()
         self.registry = WebhookRegistry()
         self.subscriptions: set[tuple[str, str]] = set()
+        # Carriers disconnected with DELETE /v1/carriers/{id}: gone from the account until the
+        # sandbox restarts, as a real disconnection is until the carrier is connected again.
+        self.disconnected: set[str] = set()
         # Webhook signing: the sandbox's own RSA key (made on first use unless given), its JWKS at
         # GET /jwks, and every delivery signed like ShipEngine's (webhook_signatures.sign).
         self._signing_key = signing_key
@@ -166,6 +169,8 @@ class Sandbox:
         if path == "/v1/carriers":
             return self._carriers()
         if path.startswith("/v1/carriers/"):
+            if method == "DELETE":
+                return self._disconnect(params["carrier_id"])
             return self._carrier(params["carrier_id"])
         if path == "/v1/environment/webhooks":
             return self.registry.create(body) if method == "POST" else self.registry.listing()
@@ -207,7 +212,7 @@ class Sandbox:
                     field_name="carrier_id",
                 )
             by_id = _CODE_OF_ID.get(carrier_id)
-            if by_id is None:
+            if by_id is None or carrier_id in self.disconnected:
                 return "", error(
                     400,
                     "invalid_identifier",
@@ -329,16 +334,25 @@ class Sandbox:
         }
 
     def _carriers(self) -> SandboxResponse:
-        carriers = [self._carrier_entry(*row) for row in SANDBOX_CARRIERS]
+        carriers = [
+            self._carrier_entry(*row) for row in SANDBOX_CARRIERS if row[1] not in self.disconnected
+        ]
         return json_response(
             200, {"carriers": carriers, "request_id": str(uuid.uuid4()), "errors": []}
         )
 
     def _carrier(self, carrier_id: str) -> SandboxResponse:
         row = next((r for r in SANDBOX_CARRIERS if r[1] == carrier_id), None)
-        if row is None:
+        if row is None or carrier_id in self.disconnected:
             return error(404, "invalid_identifier", f"Carrier '{carrier_id}' was not found.")
         return json_response(200, self._carrier_entry(*row))
+
+    def _disconnect(self, carrier_id: str) -> SandboxResponse:
+        with self._lock:
+            if carrier_id not in _CODE_OF_ID or carrier_id in self.disconnected:
+                return error(404, "invalid_identifier", f"Carrier '{carrier_id}' was not found.")
+            self.disconnected.add(carrier_id)
+        return no_content()
 
     def _subscribe(self, start: bool, query: Mapping[str, str]) -> SandboxResponse:
         code, problem = self._carrier_code(query)

@@ -46,8 +46,6 @@ def _is_url(value: Any) -> bool:
 
 
 def _headers_problem(value: Any) -> str:
-    if value is None:
-        return ""
     if not isinstance(value, list):
         return "headers must be a list of {key, value} objects"
     for item in value:
@@ -59,6 +57,16 @@ def _headers_problem(value: Any) -> str:
         ):
             return "every header needs a string key and a string value"
     return ""
+
+
+#: The fields the spec allows (additionalProperties: false): event is fixed once created.
+_CREATE_FIELDS = frozenset({"event", "url", "headers", "name", "store_id"})
+_UPDATE_FIELDS = _CREATE_FIELDS - {"event"}
+_INT32 = range(-(2**31), 2**31)
+
+
+def _is_int32(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value in _INT32
 
 
 class WebhookRegistry:
@@ -76,15 +84,33 @@ class WebhookRegistry:
             return error(
                 400, "invalid_field_value", "url must be an http(s) URL.", field_name="url"
             )
-        if (not partial or "event" in data) and data.get("event") not in EVENTS:
+        if (not partial or "event" in data) and not (
+            isinstance(data.get("event"), str) and data["event"] in EVENTS
+        ):
             return error(
                 400, "invalid_field_value", "event is not a webhook event.", field_name="event"
             )
-        problem = _headers_problem(data.get("headers"))
+        problem = _headers_problem(data["headers"]) if "headers" in data else ""
         if problem:
             return error(400, "invalid_field_value", problem, field_name="headers")
         if "name" in data and not isinstance(data["name"], str):
             return error(400, "invalid_field_value", "name must be text.", field_name="name")
+        if "store_id" in data and not _is_int32(data["store_id"]):
+            return error(
+                400,
+                "invalid_field_value",
+                "store_id must be a 32-bit integer.",
+                field_name="store_id",
+            )
+        allowed = _UPDATE_FIELDS if partial else _CREATE_FIELDS
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            return error(
+                400,
+                "invalid_field_value",
+                f"{unknown[0]} is not a webhook field.",
+                field_name=unknown[0],
+            )
         return None
 
     def create(self, body: bytes) -> SandboxResponse:
@@ -105,8 +131,8 @@ class WebhookRegistry:
                 )
             hook = {"webhook_id": f"se-{self._next_id}", "url": data["url"], "event": data["event"]}
             self._next_id += 1
-            for name in ("name", "headers"):
-                if data.get(name):
+            for name in ("name", "headers", "store_id"):
+                if data.get(name) is not None:
                     hook[name] = data[name]
             self.hooks.append(hook)
         return json_response(200, hook)
@@ -135,7 +161,7 @@ class WebhookRegistry:
             problem = self._problem(data, partial=True)
             if problem is not None:
                 return problem
-            for name in ("url", "headers", "name"):
+            for name in ("url", "headers", "name", "store_id"):
                 if name in data:
                     hook[name] = data[name]
             return no_content()
