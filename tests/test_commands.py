@@ -121,6 +121,7 @@ def fresh_db(tmp_path_factory):
     return env
 
 
+@pytest.mark.slow
 def test_with_an_api_key_the_command_talks_http_to_the_configured_server(fresh_db, seed_example):
     with StubServer() as stub:
         stub.queue(Answer(200, json.dumps(seed_example).encode()))
@@ -132,6 +133,7 @@ def test_with_an_api_key_the_command_talks_http_to_the_configured_server(fresh_d
     assert stub.requests[0].path.startswith("/v1/tracking?carrier_code=stamps_com&tracking_number=")
 
 
+@pytest.mark.slow
 def test_a_failing_api_exits_non_zero_with_one_line_and_no_traceback(fresh_db):
     with StubServer() as stub:
         body = json.dumps(
@@ -157,6 +159,7 @@ def test_a_failing_api_exits_non_zero_with_one_line_and_no_traceback(fresh_db):
     assert "The API key is invalid." in lines[0] and "unauthorized" in lines[0]
 
 
+@pytest.mark.slow
 def test_network_failure_exits_non_zero_cleanly(fresh_db):
     env = {
         **fresh_db,

@@ -58,12 +58,14 @@ def test_example_environment_is_production():
     assert "SECRET_KEY" in values
 
 
+@pytest.mark.slow
 def test_check_deploy_reports_nothing_with_the_example_environment():
     result = check_deploy(production_env())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
+@pytest.mark.slow
 def test_check_deploy_flags_the_example_placeholder_secret():
     """The example's SECRET_KEY is a placeholder; a deployment that keeps it is told so."""
     result = check_deploy(production_env(SECRET_KEY=example_environment()["SECRET_KEY"]))
@@ -71,6 +73,7 @@ def test_check_deploy_flags_the_example_placeholder_secret():
     assert "security.W009" in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "value", "warning"),
     [
@@ -145,6 +148,7 @@ def _database_url() -> str:
 
 # Not a transactional test: gunicorn only reads what the test database already has committed
 # (tables, seeded carriers), and a transactional test would flush the seed for the tests after it.
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_gunicorn_serves_healthz_with_the_config_file():
     port = _free_port()

@@ -151,6 +151,7 @@ def test_header_is_case_and_order_insensitive_and_bom_tolerant(tmp_path):
     assert report.imported == 1 and report.errors == 0
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_100000_rows_import_within_memory(tmp_path):
     """A 100,000-row file is streamed: the import's peak Python memory stays far below the size of

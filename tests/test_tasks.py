@@ -85,6 +85,7 @@ def expected_keys(sandbox: Sandbox, number: str, now) -> set[str]:
     return {event_key(e) for e in answer.events}
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_1000_refreshes_against_a_faulty_api_lose_no_event_and_duplicate_none():
     """250 packages refreshed 4 times (1,000 refreshes) by 6 concurrent workers, through the real
