@@ -14,6 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SEED_DIR = SHARED / "seed"
 OPENAPI = SHARED / "contracts" / "shipengine-openapi.yaml"
+# The seed's example answer, verbatim, as the sandbox serves it, and the seed's carrier table: the
+# repo's copies of ../shared/seed/ files (tests/test_contracts.py checks they still match).
+SEED_EXAMPLE = ROOT / "tracking" / "sandbox" / "seed_example.json"
+SEED_CARRIERS = ROOT / "tests" / "data" / "supported-carriers.csv"
 EPOCH = datetime.fromisoformat(settings.SHIPENGINE_SANDBOX_EPOCH)  # see test_settings
 
 # .ci/run sets CI=true: there, whatever the suite needs from the machine must be present.
@@ -33,10 +37,8 @@ def require_or_skip(condition: object, reason: str) -> None:
 
 @pytest.fixture
 def seed_example() -> dict:
-    path = SEED_DIR / "example-tracking-response.json"
-    if not path.exists():
-        pytest.skip(f"{path} is absent: the seed's example answer lives in ../shared/seed/")
-    return json.loads(path.read_text())
+    """The seed's example answer (a fresh copy per test: tests change it)."""
+    return json.loads(SEED_EXAMPLE.read_text())
 
 
 @pytest.fixture

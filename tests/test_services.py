@@ -394,12 +394,9 @@ def test_seed_carriers_are_loaded_with_both_australia_post_names():
 def test_seed_carrier_table_matches_the_seed_document():
     import csv
 
-    from tests.conftest import SEED_DIR
+    from tests.conftest import SEED_CARRIERS
 
-    path = SEED_DIR / "supported-carriers.csv"
-    if not path.exists():
-        pytest.skip(f"{path} is absent")
-    rows = list(csv.DictReader(path.open()))
+    rows = list(csv.DictReader(SEED_CARRIERS.open()))
     for row in rows:
         carrier = Carrier.objects.get(code=row["carrier_code"])
         assert row["name"] in {carrier.name, *carrier.alternate_names.split(", ")}
