@@ -31,8 +31,32 @@ def require_or_skip(condition: object, reason: str) -> None:
     if condition:
         return
     if CI:
-        pytest.fail(f"{reason} (CI=true: a missing requirement fails instead of skipping)")
+        pytest.fail(
+            f"{reason} (CI=true: a missing requirement fails instead of skipping)", pytrace=False
+        )
     pytest.skip(reason)
+
+
+def require_postgres() -> None:
+    """For PostgreSQL-only tests. On another database they skip (the SQLite run is not missing
+    anything), unless DATABASE_URL is set under CI=true: that is .ci/run's PostgreSQL step, and
+    a test database that is not PostgreSQL there means the step tests the wrong thing."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    if os.environ.get("DATABASE_URL"):
+        require_or_skip(
+            False,
+            f"DATABASE_URL is set, but the test database is {connection.vendor}, not PostgreSQL",
+        )
+    pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://...)")
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("postgres_only"):
+        require_postgres()
 
 
 @pytest.fixture

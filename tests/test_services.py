@@ -8,7 +8,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from tests.conftest import EPOCH, make_client
+from tests.conftest import EPOCH, make_client, require_or_skip
 from tests.httpstub import Answer, StubServer
 from tracking import services
 from tracking.domain.event_identity import event_key
@@ -320,8 +320,10 @@ def test_events_stored_by_another_writer_are_not_stored_twice(seed_example):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_racing_store_each_event_once(seed_example):
-    if connection.vendor == "sqlite" and "memory" in connection.settings_dict["NAME"]:
-        pytest.skip("needs a file database so that threads have their own connections")
+    require_or_skip(
+        connection.vendor != "sqlite" or "memory" not in connection.settings_dict["NAME"],
+        "needs a file database so that threads have their own connections",
+    )
     # Transactional tests run after others have flushed the tables: bring our own carrier.
     carrier, _ = Carrier.objects.get_or_create(code="usps", defaults={"name": "USPS"})
     shipment = Shipment.objects.create(carrier=carrier, tracking_number="R2")
