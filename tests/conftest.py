@@ -20,6 +20,12 @@ SEED_EXAMPLE = ROOT / "tracking" / "sandbox" / "seed_example.json"
 SEED_CARRIERS = ROOT / "tests" / "data" / "supported-carriers.csv"
 EPOCH = datetime.fromisoformat(settings.SHIPENGINE_SANDBOX_EPOCH)  # see test_settings
 
+# pytest-playwright's session-scoped Playwright keeps an event loop in the test thread from the
+# first browser test to the end of the session (in random order, any test may come after one).
+# Django refuses ORM calls from a thread with an event loop unless told it is safe, which it is
+# here: every test calls the ORM from synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 # .ci/run sets CI=true: there, whatever the suite needs from the machine must be present.
 CI = os.environ.get("CI") == "true"
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import types
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -22,11 +20,8 @@ from tracking.domain.numbers import TrackingInputError
 from tracking.models import ApiCall, Carrier, Shipment, TrackingEvent
 from tracking.services import api_client
 
-from .browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from .conftest import make_client
 from .httpstub import Answer, StubServer
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API (browser test)
 
 CARRIER_LIST = reverse("admin:tracking_carrier_changelist")
 SHIPMENT_LIST = reverse("admin:tracking_shipment_changelist")
@@ -840,58 +835,3 @@ def test_api_health_permissions(client):
     assert page.status_code == 200 and "Prune old records now" not in page.content.decode()
     assert client.post(PRUNE).status_code == 403
     assert ApiCall.objects.count() == 3
-
-
-# --- in a real browser ------------------------------------------------------------------------
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
-
-
-@pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
-def test_admin_pages_in_a_browser(live_server):
-    from playwright.sync_api import sync_playwright
-
-    # An earlier transactional test may have flushed the seeded carriers: bring our own, so this
-    # test passes in any order (serialized_rollback breaks once another test flushed without it).
-    fedex, _ = Carrier.objects.get_or_create(code="fedex", defaults={"name": "FedEx"})
-    User.objects.create_superuser("boss", "boss@example.com", "correct-horse-battery")
-    now = datetime.now(UTC)
-    record_calls(now, 200)
-    shipment = make_shipment(
-        fedex, "794698432183", status_code="IT", status_description="In Transit"
-    )
-    add_events(shipment, 120)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    problems: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.goto(f"{live_server.url}/admin/login/")
-        page.fill("#id_username", "boss")
-        page.fill("#id_password", "correct-horse-battery")
-        page.click("input[type=submit]")
-        page.goto(f"{live_server.url}{HEALTH}")
-        assert page.locator("h1").inner_text() == "API health"
-        assert page.locator("#calls-per-hour svg rect").count() > 10
-        page.screenshot(path=str(SCREENSHOTS / "admin-api-health.png"), full_page=True)
-
-        page.goto(f"{live_server.url}{CARRIER_LIST}")
-        page.click("text=Sync from ShipEngine")
-        assert "added" in page.locator(".messagelist").inner_text()
-        page.screenshot(path=str(SCREENSHOTS / "admin-carriers.png"))
-
-        page.goto(
-            f"{live_server.url}{reverse('admin:tracking_shipment_change', args=[shipment.pk])}"
-        )
-        assert page.locator("text=all 120 events").count() == 1
-        inline = page.locator("#events-group")
-        assert inline.locator("tbody tr.event-row").count() == INLINE_EVENTS
-        page.evaluate("document.getElementById('events-heading').scrollIntoView()")
-        page.screenshot(path=str(SCREENSHOTS / "admin-shipment.png"))
-        browser.close()
-    assert not [m for m in problems if "Content Security Policy" in m or "Refused" in m], problems
