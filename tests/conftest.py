@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.apiserver import ApiServer
 from tracking.sandbox import Sandbox, serve_in_thread
 from tracking.shipengine import ClientConfig, ShipEngineClient
 
@@ -100,6 +101,31 @@ def make_client(base_url: str, **overrides) -> ShipEngineClient:
 @pytest.fixture
 def api(sandbox_url: str) -> ShipEngineClient:
     return make_client(sandbox_url)
+
+
+@pytest.fixture(scope="session")
+def make_httpserver() -> Iterator[ApiServer]:
+    """pytest-httpserver's server, threaded (a slow answer must not hold up the next request),
+    one per test process (replaces the plugin's fixture of the same name)."""
+    server = ApiServer()
+    server.start()
+    yield server
+    server.reset()
+    server.stop()
+
+
+@pytest.fixture
+def httpserver(make_httpserver: ApiServer) -> Iterator[ApiServer]:
+    """The scripted API server, empty; after the test, a request that no script answered (or an
+    error in a script) fails it."""
+    server = make_httpserver
+    server.reset()
+    try:
+        yield server
+        server.check_assertions()
+        server.check_handler_errors()
+    finally:
+        server.reset()
 
 
 def _reset_process_state() -> None:

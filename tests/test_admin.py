@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import types
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,6 @@ from tracking.models import ApiCall, Carrier, Shipment, TrackingEvent
 from tracking.services import api_client
 
 from .conftest import make_client
-from .httpstub import Answer, StubServer
 
 CARRIER_LIST = reverse("admin:tracking_carrier_changelist")
 SHIPMENT_LIST = reverse("admin:tracking_shipment_changelist")
@@ -89,12 +87,6 @@ def queries_for(client, url: str) -> int:
 
 def snapshot_carriers() -> list[dict]:
     return list(Carrier.objects.order_by("code").values())
-
-
-def ScriptedApi(status: int, body: dict | bytes) -> StubServer:
-    """A real HTTP server on loopback answering every request with one fixed answer."""
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return StubServer(default=Answer(status, raw))
 
 
 @pytest.fixture
@@ -338,14 +330,14 @@ PARTIAL = {
 
 
 @pytest.mark.django_db
-def test_sync_answered_207_keeps_everything_and_warns(admin_client, use_api):
+def test_sync_answered_207_keeps_everything_and_warns(admin_client, use_api, httpserver):
     fedex_before = Carrier.objects.filter(code="fedex").values().get()
     shipment = make_shipment("fedex", "FX207")
     Carrier.objects.filter(code="usps").update(is_active=False)
-    with ScriptedApi(207, PARTIAL) as api:
-        use_api(api.url)
-        response = admin_client.post(SYNC, follow=True)
-        assert api.paths == ["GET /v1/carriers"]
+    httpserver.always(207, PARTIAL)
+    use_api(httpserver.url)
+    response = admin_client.post(SYNC, follow=True)
+    assert httpserver.paths == ["GET /v1/carriers"]
     [(level, text)] = messages_of(response)
     assert level == message_levels.WARNING
     assert "answered only in part" in text
@@ -378,12 +370,14 @@ def test_sync_answered_207_keeps_everything_and_warns(admin_client, use_api):
         (200, {"carriers": "nope"}, "no 'carriers' list"),
     ],
 )
-def test_sync_that_fails_changes_nothing_and_says_so(admin_client, use_api, status, body, expected):
+def test_sync_that_fails_changes_nothing_and_says_so(
+    admin_client, use_api, httpserver, status, body, expected
+):
     Carrier.objects.filter(code="ups").update(shipengine_carrier_id="se-old", nickname="Old")
     before = snapshot_carriers()
-    with ScriptedApi(status, body) as api:
-        use_api(api.url)
-        response = admin_client.post(SYNC, follow=True)
+    httpserver.always(status, body)
+    use_api(httpserver.url)
+    response = admin_client.post(SYNC, follow=True)
     [(level, text)] = messages_of(response)
     assert level == message_levels.ERROR
     assert "Sync from ShipEngine failed; no carrier was changed." in text
@@ -605,13 +599,13 @@ def test_refresh_now_reports_each_shipment(admin_client):
 
 
 @pytest.mark.django_db
-def test_refresh_now_on_a_server_error_loses_nothing(admin_client, use_api):
+def test_refresh_now_on_a_server_error_loses_nothing(admin_client, use_api, httpserver):
     shipment = make_shipment("ups", "1ZKEEP", status_code="IT", status_description="In Transit")
     add_events(shipment, 4)
-    with ScriptedApi(500, error_body("unspecified", "An unexpected error occurred.")) as api:
-        use_api(api.url, max_attempts=2)
-        msgs = run_action(admin_client, SHIPMENT_LIST, "refresh_now", [shipment])
-        assert len(api.paths) == 2  # retried once, then gave up
+    httpserver.always(500, error_body("unspecified", "An unexpected error occurred."))
+    use_api(httpserver.url, max_attempts=2)
+    msgs = run_action(admin_client, SHIPMENT_LIST, "refresh_now", [shipment])
+    assert len(httpserver.paths) == 2  # retried once, then gave up
     assert msgs == [
         (
             message_levels.ERROR,
@@ -665,15 +659,15 @@ def test_start_push_updates(admin_client, use_api, sandbox, sandbox_url):
 
 
 @pytest.mark.django_db
-def test_start_push_updates_refused_by_the_api(admin_client, use_api):
+def test_start_push_updates_refused_by_the_api(admin_client, use_api, httpserver):
     shipment = make_shipment("fedex", "794698432183", status_code="IT")
     body = error_body("invalid_identifier", "Tracking number is not valid.")
-    with ScriptedApi(400, body) as api:
-        use_api(api.url)
-        msgs = run_action(admin_client, SHIPMENT_LIST, "start_push_updates", [shipment])
-        assert api.paths[0].startswith(
-            "POST /v1/tracking/start?carrier_code=fedex&tracking_number=794698432183"
-        )
+    httpserver.always(400, body)
+    use_api(httpserver.url)
+    msgs = run_action(admin_client, SHIPMENT_LIST, "start_push_updates", [shipment])
+    assert httpserver.paths[0].startswith(
+        "POST /v1/tracking/start?carrier_code=fedex&tracking_number=794698432183"
+    )
     assert msgs == [
         (
             message_levels.ERROR,

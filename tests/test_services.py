@@ -9,7 +9,6 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from tests.conftest import EPOCH, make_client, require_or_skip
-from tests.httpstub import Answer, StubServer
 from tracking import services
 from tracking.domain.event_identity import event_key
 from tracking.domain.numbers import (
@@ -419,27 +418,25 @@ def test_sync_carriers_updates_adds_and_deletes_none(sandbox):
     assert again.added == [] and again.updated == [] and "ups" in again.unchanged
 
 
-def test_sync_carriers_partial_207_applies_what_came_and_reports_errors():
+def test_sync_carriers_partial_207_applies_what_came_and_reports_errors(httpserver):
     body = (
         b'{"carriers": [{"carrier_id": "se-7", "carrier_code": "fedex", "nickname": "FX"}],'
         b' "request_id": "aa3d8e8e-462b-4476-9618-72db7f7b7009", "errors": [{"error_source":'
         b' "carrier", "error_type": "integrations", "error_code": "carrier_disconnected",'
         b' "message": "UPS account disconnected"}]}'
     )
-    with StubServer() as stub:
-        stub.queue(Answer(207, body))
-        report = services.sync_carriers(client=make_client(stub.url))
+    httpserver.then(207, body)
+    report = services.sync_carriers(client=make_client(httpserver.url))
     assert report.updated == ["fedex"]
     assert report.errors == ["UPS account disconnected (carrier_disconnected)"]
     assert Carrier.objects.get(code="fedex").shipengine_carrier_id == "se-7"
 
 
-def test_sync_carriers_failure_changes_nothing():
+def test_sync_carriers_failure_changes_nothing(httpserver):
     before = list(Carrier.objects.values())
-    with StubServer() as stub:
-        stub.queue(Answer(500, b"oops"))
-        with pytest.raises(ApiError):
-            services.sync_carriers(client=make_client(stub.url, max_attempts=1))
+    httpserver.then(500, b"oops")
+    with pytest.raises(ApiError):
+        services.sync_carriers(client=make_client(httpserver.url, max_attempts=1))
     assert list(Carrier.objects.values()) == before
 
 
@@ -466,17 +463,16 @@ def test_interactive_calls_get_a_short_retry_budget(settings):
     assert (interactive.retry_budget, interactive.max_attempts) == (3.0, 2)
 
 
-def test_a_long_retry_after_fails_fast_for_a_waiting_person(settings):
+def test_a_long_retry_after_fails_fast_for_a_waiting_person(settings, httpserver):
     """A 429 asking for 60 s: a page gets the error at once, not after a minute."""
-    with StubServer() as stub:
-        stub.queue(Answer(429, b'{"errors": []}', {"Retry-After": "60"}))
-        settings.SHIPENGINE_API_KEY = "k"
-        settings.SHIPENGINE_SANDBOX = False
-        settings.SHIPENGINE_BASE_URL = stub.url
-        import time
+    import time
 
-        started = time.monotonic()
-        with pytest.raises(ApiError) as caught:
-            services.track_shipment(carrier_code="ups", tracking_number="1Z9", interactive=True)
-        assert time.monotonic() - started < 2
-        assert caught.value.http_status == 429 and len(stub.requests) == 1
+    httpserver.then(429, b'{"errors": []}', {"Retry-After": "60"})
+    settings.SHIPENGINE_API_KEY = "k"
+    settings.SHIPENGINE_SANDBOX = False
+    settings.SHIPENGINE_BASE_URL = httpserver.url
+    started = time.monotonic()
+    with pytest.raises(ApiError) as caught:
+        services.track_shipment(carrier_code="ups", tracking_number="1Z9", interactive=True)
+    assert time.monotonic() - started < 2
+    assert caught.value.http_status == 429 and len(httpserver.requests) == 1
