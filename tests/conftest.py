@@ -67,6 +67,20 @@ def _postgres_only(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
+def staff_user(db):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user("agent", password="pw-agent-123", is_staff=True)
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    """A client logged in as a staff user (customer service, not an admin)."""
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
 def seed_example() -> dict:
     """The seed's example answer (a fresh copy per test: tests change it)."""
     return json.loads(SEED_EXAMPLE.read_text())

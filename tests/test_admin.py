@@ -20,6 +20,7 @@ from tracking.models import ApiCall, Carrier, Shipment, TrackingEvent
 from tracking.services import api_client
 
 from .conftest import make_client
+from .factories import ShipmentFactory, add_events, record_calls
 
 CARRIER_LIST = reverse("admin:tracking_carrier_changelist")
 SHIPMENT_LIST = reverse("admin:tracking_shipment_changelist")
@@ -32,29 +33,6 @@ T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def make_shipment(carrier: str | Carrier = "ups", number: str = "1Z000", **fields) -> Shipment:
-    if isinstance(carrier, str):
-        carrier = Carrier.objects.get(code=carrier)
-    return Shipment.objects.create(carrier=carrier, tracking_number=number, **fields)
-
-
-def add_events(shipment: Shipment, count: int, *, city: str = "MEMPHIS") -> None:
-    TrackingEvent.objects.bulk_create(
-        TrackingEvent(
-            shipment=shipment,
-            dedupe_key=f"k{i}",
-            occurred_at=T0 + timedelta(minutes=i),
-            description=f"Scan number {i}",
-            city_locality=city,
-            status_code="IT",
-        )
-        for i in range(count)
-    )
-    Shipment.objects.filter(pk=shipment.pk).update(
-        event_count=count, last_event_at=T0 + timedelta(minutes=count - 1)
-    )
-
-
 def messages_of(response) -> list[tuple[int, str]]:
     return [(m.level, str(m)) for m in response.context["messages"]]
 
@@ -132,8 +110,8 @@ def error_body(code: str, message: str) -> dict:
 @pytest.mark.django_db
 def test_carrier_list_shows_shipment_counts_and_sync_button(admin_client):
     for i in range(3):
-        make_shipment("ups", f"1ZUPS{i}")
-    make_shipment("fedex", "FX1")
+        ShipmentFactory(carrier__code="ups", tracking_number=f"1ZUPS{i}")
+    ShipmentFactory(carrier__code="fedex", tracking_number="FX1")
     Carrier.objects.filter(code="ups").update(
         shipengine_carrier_id="se-123", connection_status="approved", last_synced_at=T0
     )
@@ -204,7 +182,7 @@ def test_carrier_filters(admin_client, params, expected):
 @pytest.mark.django_db
 def test_disable_and_enable_actions(admin_client):
     ups, fedex = Carrier.objects.get(code="ups"), Carrier.objects.get(code="fedex")
-    shipment = make_shipment(ups, "1ZDISABLE")
+    shipment = ShipmentFactory(carrier=ups, tracking_number="1ZDISABLE")
     assert shipment in Shipment.objects.needs_refresh()
 
     msgs = run_action(admin_client, CARRIER_LIST, "disable_carriers", [ups, fedex])
@@ -332,7 +310,7 @@ PARTIAL = {
 @pytest.mark.django_db
 def test_sync_answered_207_keeps_everything_and_warns(admin_client, use_api, httpserver):
     fedex_before = Carrier.objects.filter(code="fedex").values().get()
-    shipment = make_shipment("fedex", "FX207")
+    shipment = ShipmentFactory(carrier__code="fedex", tracking_number="FX207")
     Carrier.objects.filter(code="usps").update(is_active=False)
     httpserver.always(207, PARTIAL)
     use_api(httpserver.url)
@@ -431,26 +409,35 @@ def test_disabled_carrier_keeps_known_shipments_readable():
 # --- shipments --------------------------------------------------------------------------------
 @pytest.fixture
 def shipments(db):
-    a = make_shipment(
-        "ups",
-        "1Z999AA10123456784",
+    a = ShipmentFactory(
+        carrier__code="ups",
+        tracking_number="1Z999AA10123456784",
         reference="ORDER-77",
         customer_name="Ada Lovelace",
         customer_email="ada@example.com",
         status_code="IT",
         status_description="In Transit",
     )
-    b = make_shipment("fedex", "794698432183", status_code="EX", status_description="Exception")
-    c = make_shipment(
-        "usps",
-        "9405511899223197428490",
+    b = ShipmentFactory(
+        carrier__code="fedex",
+        tracking_number="794698432183",
+        status_code="EX",
+        status_description="Exception",
+    )
+    c = ShipmentFactory(
+        carrier__code="usps",
+        tracking_number="9405511899223197428490",
         status_code="DE",
         status_description="Delivered",
         push_subscribed_at=T0,
     )
-    d = make_shipment("ups", "1ZNEVER", consecutive_failures=2, last_error="boom")
+    d = ShipmentFactory(
+        carrier__code="ups", tracking_number="1ZNEVER", consecutive_failures=2, last_error="boom"
+    )
     add_events(c, 3, city="DECATUR")
-    e = make_shipment("fedex", "QUIET1", status_code="IT", last_event_at=T0)  # no news since
+    e = ShipmentFactory(
+        carrier__code="fedex", tracking_number="QUIET1", status_code="IT", last_event_at=T0
+    )  # no news since
     return types.SimpleNamespace(a=a, b=b, c=c, d=d, e=e)
 
 
@@ -576,8 +563,13 @@ def test_links_to_the_staff_and_public_pages(admin_client, shipments):
 # --- shipment actions -------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_refresh_now_reports_each_shipment(admin_client):
-    ok = make_shipment("ups", "1Z999AA10123456784")
-    missing = make_shipment("fedex", "FAULT-404", status_code="IT", status_description="In Transit")
+    ok = ShipmentFactory(carrier__code="ups", tracking_number="1Z999AA10123456784")
+    missing = ShipmentFactory(
+        carrier__code="fedex",
+        tracking_number="FAULT-404",
+        status_code="IT",
+        status_description="In Transit",
+    )
     add_events(missing, 2)
     msgs = run_action(admin_client, SHIPMENT_LIST, "refresh_now", [ok, missing])
     by_shipment = {text.split(":")[0]: (level, text) for level, text in msgs}
@@ -600,7 +592,12 @@ def test_refresh_now_reports_each_shipment(admin_client):
 
 @pytest.mark.django_db
 def test_refresh_now_on_a_server_error_loses_nothing(admin_client, use_api, httpserver):
-    shipment = make_shipment("ups", "1ZKEEP", status_code="IT", status_description="In Transit")
+    shipment = ShipmentFactory(
+        carrier__code="ups",
+        tracking_number="1ZKEEP",
+        status_code="IT",
+        status_description="In Transit",
+    )
     add_events(shipment, 4)
     httpserver.always(500, error_body("unspecified", "An unexpected error occurred."))
     use_api(httpserver.url, max_attempts=2)
@@ -621,7 +618,7 @@ def test_refresh_now_on_a_server_error_loses_nothing(admin_client, use_api, http
 def test_refresh_now_skips_disabled_carriers_without_calling_the_api(admin_client, monkeypatch):
     monkeypatch.setattr(api_client, "get_client", FailIfCalled)
     Carrier.objects.filter(code="ups").update(is_active=False)
-    shipment = make_shipment("ups", "1ZOFF")
+    shipment = ShipmentFactory(carrier__code="ups", tracking_number="1ZOFF")
     msgs = run_action(admin_client, SHIPMENT_LIST, "refresh_now", [shipment])
     assert msgs == [
         (message_levels.WARNING, "ups 1ZOFF: not refreshed, the carrier UPS is disabled.")
@@ -632,7 +629,10 @@ def test_refresh_now_skips_disabled_carriers_without_calling_the_api(admin_clien
 def test_refresh_now_handles_a_limited_number_at_a_time(admin_client, monkeypatch):
     monkeypatch.setattr(api_client, "get_client", FailIfCalled)
     Carrier.objects.filter(code="ups").update(is_active=False)
-    many = [make_shipment("ups", f"1ZMANY{i}") for i in range(REFRESH_NOW_LIMIT + 3)]
+    many = [
+        ShipmentFactory(carrier__code="ups", tracking_number=f"1ZMANY{i}")
+        for i in range(REFRESH_NOW_LIMIT + 3)
+    ]
     msgs = run_action(admin_client, SHIPMENT_LIST, "refresh_now", many)
     assert len(msgs) == REFRESH_NOW_LIMIT + 1
     assert f"only the first {REFRESH_NOW_LIMIT} selected shipments" in msgs[0][1]
@@ -641,8 +641,12 @@ def test_refresh_now_handles_a_limited_number_at_a_time(admin_client, monkeypatc
 @pytest.mark.django_db
 def test_start_push_updates(admin_client, use_api, sandbox, sandbox_url):
     use_api(sandbox_url)
-    moving = make_shipment("fedex", "794698432183", status_code="IT")
-    delivered = make_shipment("usps", "9405511899223197428490", status_code="DE")
+    moving = ShipmentFactory(
+        carrier__code="fedex", tracking_number="794698432183", status_code="IT"
+    )
+    delivered = ShipmentFactory(
+        carrier__code="usps", tracking_number="9405511899223197428490", status_code="DE"
+    )
     msgs = run_action(admin_client, SHIPMENT_LIST, "start_push_updates", [moving, delivered])
     assert (
         message_levels.SUCCESS,
@@ -660,7 +664,9 @@ def test_start_push_updates(admin_client, use_api, sandbox, sandbox_url):
 
 @pytest.mark.django_db
 def test_start_push_updates_refused_by_the_api(admin_client, use_api, httpserver):
-    shipment = make_shipment("fedex", "794698432183", status_code="IT")
+    shipment = ShipmentFactory(
+        carrier__code="fedex", tracking_number="794698432183", status_code="IT"
+    )
     body = error_body("invalid_identifier", "Tracking number is not valid.")
     httpserver.always(400, body)
     use_api(httpserver.url)
@@ -683,7 +689,9 @@ def test_start_push_updates_refused_by_the_api(admin_client, use_api, httpserver
 def test_start_push_updates_for_a_disabled_carrier(admin_client, monkeypatch):
     monkeypatch.setattr(api_client, "get_client", FailIfCalled)
     Carrier.objects.filter(code="fedex").update(is_active=False)
-    shipment = make_shipment("fedex", "794698432183", status_code="IT")
+    shipment = ShipmentFactory(
+        carrier__code="fedex", tracking_number="794698432183", status_code="IT"
+    )
     msgs = run_action(admin_client, SHIPMENT_LIST, "start_push_updates", [shipment])
     assert msgs == [
         (
@@ -700,7 +708,9 @@ def test_event_list_is_read_only_searchable_and_fixed_in_queries(
 ):
     few = queries_for(admin_client, EVENT_LIST)
     for i in range(30):
-        add_events(make_shipment("fedex", f"FXEV{i}"), 10, city=f"CITY{i}")
+        add_events(
+            ShipmentFactory(carrier__code="fedex", tracking_number=f"FXEV{i}"), 10, city=f"CITY{i}"
+        )
     within(admin_client, EVENT_LIST, few, django_assert_max_num_queries)
     within(admin_client, EVENT_LIST + "?q=CITY1&status=IT", few, django_assert_max_num_queries)
     assert few <= 8
@@ -727,23 +737,6 @@ def test_event_list_is_read_only_searchable_and_fixed_in_queries(
 
 
 # --- API calls and health ---------------------------------------------------------------------
-def record_calls(now: datetime, count: int) -> None:
-    ApiCall.objects.bulk_create(
-        ApiCall(
-            at=now - timedelta(minutes=3 * i),
-            method="GET",
-            endpoint="/v1/tracking",
-            http_status=429 if i % 10 == 0 else (500 if i % 10 == 1 else 200),
-            duration_ms=100 + i,
-            error_code="rate_limit_exceeded"
-            if i % 10 == 0
-            else ("unspecified" if i % 10 == 1 else ""),
-            request_id=f"req-{i}",
-        )
-        for i in range(count)
-    )
-
-
 @pytest.mark.django_db
 def test_api_health_page(admin_client):
     now = datetime.now(UTC)

@@ -42,13 +42,6 @@ def write(tmp_path: Path, text: str | bytes, name: str = "in.csv") -> Path:
     return path
 
 
-@pytest.fixture
-def staff_client(client, db):
-    user = get_user_model().objects.create_user("sam", password="pw-1234567", is_staff=True)
-    client.force_login(user)
-    return client
-
-
 # -- service ------------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_rows_are_checked_imported_and_duplicates_skipped(

@@ -7,6 +7,7 @@ import time
 import pytest
 from django.db import OperationalError
 
+from tests.concurrency import run_concurrently
 from tests.conftest import make_client
 from tracking.models import RateLimitState
 from tracking.sandbox import Sandbox, serve_in_thread
@@ -148,23 +149,14 @@ def test_threads_never_exceed_the_limit(settings):
             return self.last
 
     def work() -> None:
-        from django.db import connection
-
         limiter = Recording("threads")
-        try:
-            for _ in range(6):
-                limiter.acquire()
-                if time.time() < limiter.last - 0.001:
-                    early.append(limiter.last)
-        finally:
-            connection.close()
+        for _ in range(6):
+            limiter.acquire()
+            if time.time() < limiter.last - 0.001:
+                early.append(limiter.last)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
     started = time.time()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    run_concurrently(work, 4)
     slots.sort()
     assert len(slots) == 24
     gaps = [b - a for a, b in itertools.pairwise(slots)]

@@ -1,13 +1,13 @@
 """Writes: tracking, idempotent ingest (races included), failures, carrier sync."""
 
 import copy
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
+from tests.concurrency import run_concurrently
 from tests.conftest import EPOCH, make_client, require_or_skip
 from tracking import services
 from tracking.domain.event_identity import event_key
@@ -327,25 +327,12 @@ def test_two_workers_racing_store_each_event_once(seed_example):
     carrier, _ = Carrier.objects.get_or_create(code="usps", defaults={"name": "USPS"})
     shipment = Shipment.objects.create(carrier=carrier, tracking_number="R2")
     answer = info(seed_example)
-    barrier = threading.Barrier(4)
-    errors = []
 
     def worker():
-        try:
-            barrier.wait()
-            for _ in range(3):
-                services.ingest_tracking(shipment_id=shipment.pk, info=answer)
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        for _ in range(3):
+            services.ingest_tracking(shipment_id=shipment.pk, info=answer)
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_concurrently(worker, 4)  # raises what a worker raised
     assert TrackingEvent.objects.filter(shipment=shipment).count() == 6
     assert Shipment.objects.get(pk=shipment.pk).event_count == 6
 

@@ -8,22 +8,25 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from tests.browser.conftest import screenshot
-from tests.test_admin import CARRIER_LIST, HEALTH, add_events, make_shipment, record_calls
+from tests.factories import CarrierFactory, ShipmentFactory, add_events, record_calls
+from tests.test_admin import CARRIER_LIST, HEALTH
 from tracking.admin.shipments import INLINE_EVENTS
-from tracking.models import Carrier
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_admin_pages_in_a_browser(live_server, browser_page):
-    # An earlier transactional test may have flushed the seeded carriers: bring our own, so this
-    # test passes in any order (serialized_rollback breaks once another test flushed without it).
-    fedex, _ = Carrier.objects.get_or_create(code="fedex", defaults={"name": "FedEx"})
+    # An earlier transactional test may have flushed the seeded carriers: the factory brings its
+    # own then, so this test passes in any order.
+    fedex = CarrierFactory(code="fedex", name="FedEx")
     User.objects.create_superuser("boss", "boss@example.com", "correct-horse-battery")
     now = datetime.now(UTC)
     record_calls(now, 200)
-    shipment = make_shipment(
-        fedex, "794698432183", status_code="IT", status_description="In Transit"
+    shipment = ShipmentFactory(
+        carrier=fedex,
+        tracking_number="794698432183",
+        status_code="IT",
+        status_description="In Transit",
     )
     add_events(shipment, 120)
     page = browser_page
