@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import ShipmentFactory, add_events
-from tests.html import one
+from tests.html import one, parse, texts
 from tracking import services
 from tracking.models import Carrier, Shipment, TrackingEvent
 from tracking.services import tracking as tracking_service
@@ -25,8 +25,29 @@ HX = {"HTTP_HX_REQUEST": "true"}
 DASH = "\u2013"  # the en dash between the first and last row numbers
 
 
+def result_numbers(html: str) -> list[str]:
+    """The tracking numbers of the result table, read from its "Tracking number" column, in
+    page order. No table: the page must say why (the empty state)."""
+    soup = parse(html)
+    tables = soup.select("table.shipment-table")
+    if not tables:
+        one(soup, ".empty-state")
+        return []
+    [table] = tables
+    column = texts(table, "thead th").index("Tracking number")
+    numbers = []
+    for row in table.select("tbody tr"):
+        cell = row.find_all("td")[column]
+        link = one(cell, "a.row-link")  # each number opens its shipment
+        assert link["href"].startswith("/staff/shipments/"), link
+        numbers.append(cell.get_text(strip=True))
+    return numbers
+
+
 def numbers_in(html: str) -> set[str]:
-    return set(re.findall(r'class="row-link"[^>]*>([^<]+)<', html))
+    numbers = result_numbers(html)
+    assert len(numbers) == len(set(numbers)), f"a shipment listed twice: {numbers}"
+    return set(numbers)
 
 
 # --------------------------------------------------------------------------------------------
@@ -162,12 +183,35 @@ def test_history_restore_gets_the_whole_page(staff_client, three):
 
 
 def test_the_page_works_without_javascript(staff_client, three):
-    html = staff_client.get(LIST, {"q": "lovelace"}).content.decode()
-    # A plain GET form to the same URL with a submit button, and the search box filled in.
-    assert re.search(r'<form id="shipment-filters"[^>]*method="get"[^>]*action="/staff/"', html)
-    assert 'value="lovelace"' in html
-    assert 'hx-trigger="input changed delay:300ms, search"' in html
-    assert 'hx-push-url="true"' in html
+    a, b, _c = three
+    soup = parse(staff_client.get(LIST, {"q": "lovelace"}).content.decode())
+    # A plain GET form to this page with a submit button, the search box filled in.
+    form = one(soup, "form#shipment-filters")
+    assert (form["method"], form["action"]) == ("get", LIST)
+    assert one(form, "input[name=q]")["value"] == "lovelace"
+    assert form.select("button[type=submit]")
+    # Whatever htmx does with a GET, the plain form or a plain link does the same: every element
+    # that asks htmx for a page is that form or one of its fields, or a link to the same URL.
+    for element in soup.select("[hx-get]"):
+        if element is form:
+            assert form["hx-get"] == form["action"]
+        elif element.name == "a":
+            assert element["href"] == element["hx-get"], element
+        else:
+            assert form in element.parents, f"outside the form: {str(element)[:200]}"
+            assert element.get("name"), f"not sent by the form: {str(element)[:200]}"
+    # The result rows link to the shipment pages.
+    links = soup.select("table.shipment-table a.row-link")
+    assert [link["href"] for link in links] == [reverse("staff:shipment_detail", args=[a.pk])]
+    # Submitting the form as a browser without JavaScript would: its named fields, as filled in.
+    fields = {}
+    for field in form.select("input[name]"):
+        if field.get("type") in ("checkbox", "radio") and not field.has_attr("checked"):
+            continue
+        fields.setdefault(field["name"], []).append(field.get("value", ""))
+    fields["q"] = ["grace@example"]
+    submitted = staff_client.get(form["action"], fields).content.decode()
+    assert numbers_in(submitted) == {b.tracking_number}
 
 
 def test_status_counts_and_filter(staff_client, three):
@@ -281,10 +325,10 @@ def test_sorting_by_eta(staff_client, three):
     Shipment.objects.filter(pk=a.pk).update(estimated_delivery_date=now + timedelta(days=3))
     Shipment.objects.filter(pk=c.pk).update(estimated_delivery_date=now + timedelta(days=1))
     html = staff_client.get(LIST, {"sort": "eta"}).content.decode()
-    order = [n for n in re.findall(r'class="row-link"[^>]*>([^<]+)<', html)]
+    order = result_numbers(html)
     assert order == [c.tracking_number, a.tracking_number, b.tracking_number]  # no ETA last
     html = staff_client.get(LIST, {"sort": "-eta"}).content.decode()
-    order = [n for n in re.findall(r'class="row-link"[^>]*>([^<]+)<', html)]
+    order = result_numbers(html)
     assert order[:2] == [a.tracking_number, c.tracking_number]
 
 
@@ -439,6 +483,14 @@ def test_add_inactive_carrier_is_refused(staff_client):
     Carrier.objects.filter(code="ups").update(is_active=False)
     response = staff_client.post(ADD, {"carrier": "ups", "tracking_number": "1Z999AA10123456784"})
     assert response.status_code == 422
+    soup = parse(response)
+    assert one(soup, "select#id_carrier")["aria-invalid"] == "true"
+    assert one(soup, "#id_carrier-errors").get_text(strip=True) == (
+        "Select a valid choice. That choice is not one of the available choices."
+    )
+    assert not soup.select("select#id_carrier option[value=ups]")  # not offered either
+    assert one(soup, "input#id_tracking_number")["value"] == "1Z999AA10123456784"  # input kept
+    assert not Shipment.objects.filter(tracking_number="1Z999AA10123456784").exists()
 
 
 # --------------------------------------------------------------------------------------------
