@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SEED_CARRIERS, SEED_DIR, SEED_EXAMPLE, require_or_skip
+from tests.conftest import SEED_CARRIERS, SEED_DIR, SEED_EXAMPLE, require_or_skip
 from tracking import sandbox
 
 
@@ -19,7 +19,7 @@ from tracking import sandbox
         (SEED_EXAMPLE, SEED_DIR / "example-tracking-response.json"),
         (SEED_CARRIERS, SEED_DIR / "supported-carriers.csv"),
     ],
-    ids=lambda path: str(path.relative_to(ROOT.parent)),
+    ids=["example-tracking-response", "supported-carriers"],
 )
 def test_repo_copy_equals_the_shared_seed(copy: Path, shared: Path):
     require_or_skip(shared.is_file(), f"{shared} is absent: the shared contracts live in ../shared")
