@@ -190,3 +190,17 @@ def _carrier_seed_after_flush(request: pytest.FixtureRequest) -> None:
 
     if not Carrier.objects.exists():
         importlib.import_module("tracking.migrations.0002_seed_carriers").load(apps, None)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """pytest-django deletes this process's SQLite test database at the end, but connections
+    that outlive it (the live server's threads) leave its -wal and -shm files behind in var/,
+    tens of megabytes a run: remove this process's leftovers."""
+    test_name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if not test_name or settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        return
+    for leftover in Path(test_name).parent.glob(f"{Path(test_name).name}*"):
+        if leftover.name.endswith(("-wal", "-shm")):
+            database = leftover.with_name(leftover.name[: -len("-wal")])
+            if not database.exists():
+                leftover.unlink(missing_ok=True)
