@@ -29,3 +29,7 @@ SHIPENGINE_RATE_LIMIT_PER_MINUTE = 600_000
 IMPORT_DIR = Path(tempfile.gettempdir()) / f"shiptrack-test-imports-{os.getpid()}"
 # Status counts are not cached between tests (each test makes its own data).
 STAFF_STATUS_COUNTS_CACHE_SECONDS = 0
+# Django 6.1 sends mail through MAILERS (EMAIL_BACKEND is deprecated), and warns on every message
+# when none is configured. The test runner swaps each configured mailer for the in-memory one
+# (mail.outbox) anyway; this names the one the tests use.
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import types
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -22,11 +19,8 @@ from tracking.domain.numbers import TrackingInputError
 from tracking.models import ApiCall, Carrier, Shipment, TrackingEvent
 from tracking.services import api_client
 
-from .browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from .conftest import make_client
-from .httpstub import Answer, StubServer
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API (browser test)
+from .factories import ShipmentFactory, add_events, record_calls
 
 CARRIER_LIST = reverse("admin:tracking_carrier_changelist")
 SHIPMENT_LIST = reverse("admin:tracking_shipment_changelist")
@@ -39,29 +33,6 @@ T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def make_shipment(carrier: str | Carrier = "ups", number: str = "1Z000", **fields) -> Shipment:
-    if isinstance(carrier, str):
-        carrier = Carrier.objects.get(code=carrier)
-    return Shipment.objects.create(carrier=carrier, tracking_number=number, **fields)
-
-
-def add_events(shipment: Shipment, count: int, *, city: str = "MEMPHIS") -> None:
-    TrackingEvent.objects.bulk_create(
-        TrackingEvent(
-            shipment=shipment,
-            dedupe_key=f"k{i}",
-            occurred_at=T0 + timedelta(minutes=i),
-            description=f"Scan number {i}",
-            city_locality=city,
-            status_code="IT",
-        )
-        for i in range(count)
-    )
-    Shipment.objects.filter(pk=shipment.pk).update(
-        event_count=count, last_event_at=T0 + timedelta(minutes=count - 1)
-    )
-
-
 def messages_of(response) -> list[tuple[int, str]]:
     return [(m.level, str(m)) for m in response.context["messages"]]
 
@@ -94,12 +65,6 @@ def queries_for(client, url: str) -> int:
 
 def snapshot_carriers() -> list[dict]:
     return list(Carrier.objects.order_by("code").values())
-
-
-def ScriptedApi(status: int, body: dict | bytes) -> StubServer:
-    """A real HTTP server on loopback answering every request with one fixed answer."""
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return StubServer(default=Answer(status, raw))
 
 
 @pytest.fixture
@@ -145,8 +110,8 @@ def error_body(code: str, message: str) -> dict:
 @pytest.mark.django_db
 def test_carrier_list_shows_shipment_counts_and_sync_button(admin_client):
     for i in range(3):
-        make_shipment("ups", f"1ZUPS{i}")
-    make_shipment("fedex", "FX1")
+        ShipmentFactory(carrier__code="ups", tracking_number=f"1ZUPS{i}")
+    ShipmentFactory(carrier__code="fedex", tracking_number="FX1")
     Carrier.objects.filter(code="ups").update(
         shipengine_carrier_id="se-123", connection_status="approved", last_synced_at=T0
     )
@@ -217,7 +182,7 @@ def test_carrier_filters(admin_client, params, expected):
 @pytest.mark.django_db
 def test_disable_and_enable_actions(admin_client):
     ups, fedex = Carrier.objects.get(code="ups"), Carrier.objects.get(code="fedex")
-    shipment = make_shipment(ups, "1ZDISABLE")
+    shipment = ShipmentFactory(carrier=ups, tracking_number="1ZDISABLE")
     assert shipment in Shipment.objects.needs_refresh()
 
     msgs = run_action(admin_client, CARRIER_LIST, "disable_carriers", [ups, fedex])
@@ -343,14 +308,14 @@ PARTIAL = {
 
 
 @pytest.mark.django_db
-def test_sync_answered_207_keeps_everything_and_warns(admin_client, use_api):
+def test_sync_answered_207_keeps_everything_and_warns(admin_client, use_api, httpserver):
     fedex_before = Carrier.objects.filter(code="fedex").values().get()
-    shipment = make_shipment("fedex", "FX207")
+    shipment = ShipmentFactory(carrier__code="fedex", tracking_number="FX207")
     Carrier.objects.filter(code="usps").update(is_active=False)
-    with ScriptedApi(207, PARTIAL) as api:
-        use_api(api.url)
-        response = admin_client.post(SYNC, follow=True)
-        assert api.paths == ["GET /v1/carriers"]
+    httpserver.always(207, PARTIAL)
+    use_api(httpserver.url)
+    response = admin_client.post(SYNC, follow=True)
+    assert httpserver.paths == ["GET /v1/carriers"]
     [(level, text)] = messages_of(response)
     assert level == message_levels.WARNING
     assert "answered only in part" in text
@@ -383,12 +348,14 @@ def test_sync_answered_207_keeps_everything_and_warns(admin_client, use_api):
         (200, {"carriers": "nope"}, "no 'carriers' list"),
     ],
 )
-def test_sync_that_fails_changes_nothing_and_says_so(admin_client, use_api, status, body, expected):
+def test_sync_that_fails_changes_nothing_and_says_so(
+    admin_client, use_api, httpserver, status, body, expected
+):
     Carrier.objects.filter(code="ups").update(shipengine_carrier_id="se-old", nickname="Old")
     before = snapshot_carriers()
-    with ScriptedApi(status, body) as api:
-        use_api(api.url)
-        response = admin_client.post(SYNC, follow=True)
+    httpserver.always(status, body)
+    use_api(httpserver.url)
+    response = admin_client.post(SYNC, follow=True)
     [(level, text)] = messages_of(response)
     assert level == message_levels.ERROR
     assert "Sync from ShipEngine failed; no carrier was changed." in text
@@ -442,26 +409,35 @@ def test_disabled_carrier_keeps_known_shipments_readable():
 # --- shipments --------------------------------------------------------------------------------
 @pytest.fixture
 def shipments(db):
-    a = make_shipment(
-        "ups",
-        "1Z999AA10123456784",
+    a = ShipmentFactory(
+        carrier__code="ups",
+        tracking_number="1Z999AA10123456784",
         reference="ORDER-77",
         customer_name="Ada Lovelace",
         customer_email="ada@example.com",
         status_code="IT",
         status_description="In Transit",
     )
-    b = make_shipment("fedex", "794698432183", status_code="EX", status_description="Exception")
-    c = make_shipment(
-        "usps",
-        "9405511899223197428490",
+    b = ShipmentFactory(
+        carrier__code="fedex",
+        tracking_number="794698432183",
+        status_code="EX",
+        status_description="Exception",
+    )
+    c = ShipmentFactory(
+        carrier__code="usps",
+        tracking_number="9405511899223197428490",
         status_code="DE",
         status_description="Delivered",
         push_subscribed_at=T0,
     )
-    d = make_shipment("ups", "1ZNEVER", consecutive_failures=2, last_error="boom")
+    d = ShipmentFactory(
+        carrier__code="ups", tracking_number="1ZNEVER", consecutive_failures=2, last_error="boom"
+    )
     add_events(c, 3, city="DECATUR")
-    e = make_shipment("fedex", "QUIET1", status_code="IT", last_event_at=T0)  # no news since
+    e = ShipmentFactory(
+        carrier__code="fedex", tracking_number="QUIET1", status_code="IT", last_event_at=T0
+    )  # no news since
     return types.SimpleNamespace(a=a, b=b, c=c, d=d, e=e)
 
 
@@ -587,8 +563,13 @@ def test_links_to_the_staff_and_public_pages(admin_client, shipments):
 # --- shipment actions -------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_refresh_now_reports_each_shipment(admin_client):
-    ok = make_shipment("ups", "1Z999AA10123456784")
-    missing = make_shipment("fedex", "FAULT-404", status_code="IT", status_description="In Transit")
+    ok = ShipmentFactory(carrier__code="ups", tracking_number="1Z999AA10123456784")
+    missing = ShipmentFactory(
+        carrier__code="fedex",
+        tracking_number="FAULT-404",
+        status_code="IT",
+        status_description="In Transit",
+    )
     add_events(missing, 2)
     msgs = run_action(admin_client, SHIPMENT_LIST, "refresh_now", [ok, missing])
     by_shipment = {text.split(":")[0]: (level, text) for level, text in msgs}
@@ -610,13 +591,18 @@ def test_refresh_now_reports_each_shipment(admin_client):
 
 
 @pytest.mark.django_db
-def test_refresh_now_on_a_server_error_loses_nothing(admin_client, use_api):
-    shipment = make_shipment("ups", "1ZKEEP", status_code="IT", status_description="In Transit")
+def test_refresh_now_on_a_server_error_loses_nothing(admin_client, use_api, httpserver):
+    shipment = ShipmentFactory(
+        carrier__code="ups",
+        tracking_number="1ZKEEP",
+        status_code="IT",
+        status_description="In Transit",
+    )
     add_events(shipment, 4)
-    with ScriptedApi(500, error_body("unspecified", "An unexpected error occurred.")) as api:
-        use_api(api.url, max_attempts=2)
-        msgs = run_action(admin_client, SHIPMENT_LIST, "refresh_now", [shipment])
-        assert len(api.paths) == 2  # retried once, then gave up
+    httpserver.always(500, error_body("unspecified", "An unexpected error occurred."))
+    use_api(httpserver.url, max_attempts=2)
+    msgs = run_action(admin_client, SHIPMENT_LIST, "refresh_now", [shipment])
+    assert len(httpserver.paths) == 2  # retried once, then gave up
     assert msgs == [
         (
             message_levels.ERROR,
@@ -632,7 +618,7 @@ def test_refresh_now_on_a_server_error_loses_nothing(admin_client, use_api):
 def test_refresh_now_skips_disabled_carriers_without_calling_the_api(admin_client, monkeypatch):
     monkeypatch.setattr(api_client, "get_client", FailIfCalled)
     Carrier.objects.filter(code="ups").update(is_active=False)
-    shipment = make_shipment("ups", "1ZOFF")
+    shipment = ShipmentFactory(carrier__code="ups", tracking_number="1ZOFF")
     msgs = run_action(admin_client, SHIPMENT_LIST, "refresh_now", [shipment])
     assert msgs == [
         (
@@ -647,7 +633,10 @@ def test_refresh_now_skips_disabled_carriers_without_calling_the_api(admin_clien
 def test_refresh_now_handles_a_limited_number_at_a_time(admin_client, monkeypatch):
     monkeypatch.setattr(api_client, "get_client", FailIfCalled)
     Carrier.objects.filter(code="ups").update(is_active=False)
-    many = [make_shipment("ups", f"1ZMANY{i}") for i in range(REFRESH_NOW_LIMIT + 3)]
+    many = [
+        ShipmentFactory(carrier__code="ups", tracking_number=f"1ZMANY{i}")
+        for i in range(REFRESH_NOW_LIMIT + 3)
+    ]
     msgs = run_action(admin_client, SHIPMENT_LIST, "refresh_now", many)
     assert len(msgs) == REFRESH_NOW_LIMIT + 1
     assert f"only the first {REFRESH_NOW_LIMIT} selected shipments" in msgs[0][1]
@@ -656,8 +645,12 @@ def test_refresh_now_handles_a_limited_number_at_a_time(admin_client, monkeypatc
 @pytest.mark.django_db
 def test_start_push_updates(admin_client, use_api, sandbox, sandbox_url):
     use_api(sandbox_url)
-    moving = make_shipment("fedex", "794698432183", status_code="IT")
-    delivered = make_shipment("usps", "9405511899223197428490", status_code="DE")
+    moving = ShipmentFactory(
+        carrier__code="fedex", tracking_number="794698432183", status_code="IT"
+    )
+    delivered = ShipmentFactory(
+        carrier__code="usps", tracking_number="9405511899223197428490", status_code="DE"
+    )
     msgs = run_action(admin_client, SHIPMENT_LIST, "start_push_updates", [moving, delivered])
     assert (
         message_levels.SUCCESS,
@@ -675,15 +668,17 @@ def test_start_push_updates(admin_client, use_api, sandbox, sandbox_url):
 
 
 @pytest.mark.django_db
-def test_start_push_updates_refused_by_the_api(admin_client, use_api):
-    shipment = make_shipment("fedex", "794698432183", status_code="IT")
+def test_start_push_updates_refused_by_the_api(admin_client, use_api, httpserver):
+    shipment = ShipmentFactory(
+        carrier__code="fedex", tracking_number="794698432183", status_code="IT"
+    )
     body = error_body("invalid_identifier", "Tracking number is not valid.")
-    with ScriptedApi(400, body) as api:
-        use_api(api.url)
-        msgs = run_action(admin_client, SHIPMENT_LIST, "start_push_updates", [shipment])
-        assert api.paths[0].startswith(
-            "POST /v1/tracking/start?carrier_code=fedex&tracking_number=794698432183"
-        )
+    httpserver.always(400, body)
+    use_api(httpserver.url)
+    msgs = run_action(admin_client, SHIPMENT_LIST, "start_push_updates", [shipment])
+    assert httpserver.paths[0].startswith(
+        "POST /v1/tracking/start?carrier_code=fedex&tracking_number=794698432183"
+    )
     assert msgs == [
         (
             message_levels.ERROR,
@@ -699,7 +694,9 @@ def test_start_push_updates_refused_by_the_api(admin_client, use_api):
 def test_start_push_updates_for_a_disabled_carrier(admin_client, monkeypatch):
     monkeypatch.setattr(api_client, "get_client", FailIfCalled)
     Carrier.objects.filter(code="fedex").update(is_active=False)
-    shipment = make_shipment("fedex", "794698432183", status_code="IT")
+    shipment = ShipmentFactory(
+        carrier__code="fedex", tracking_number="794698432183", status_code="IT"
+    )
     msgs = run_action(admin_client, SHIPMENT_LIST, "start_push_updates", [shipment])
     assert msgs == [
         (
@@ -716,7 +713,9 @@ def test_event_list_is_read_only_searchable_and_fixed_in_queries(
 ):
     few = queries_for(admin_client, EVENT_LIST)
     for i in range(30):
-        add_events(make_shipment("fedex", f"FXEV{i}"), 10, city=f"CITY{i}")
+        add_events(
+            ShipmentFactory(carrier__code="fedex", tracking_number=f"FXEV{i}"), 10, city=f"CITY{i}"
+        )
     within(admin_client, EVENT_LIST, few, django_assert_max_num_queries)
     within(admin_client, EVENT_LIST + "?q=CITY1&status=IT", few, django_assert_max_num_queries)
     assert few <= 8
@@ -743,23 +742,6 @@ def test_event_list_is_read_only_searchable_and_fixed_in_queries(
 
 
 # --- API calls and health ---------------------------------------------------------------------
-def record_calls(now: datetime, count: int) -> None:
-    ApiCall.objects.bulk_create(
-        ApiCall(
-            at=now - timedelta(minutes=3 * i),
-            method="GET",
-            endpoint="/v1/tracking",
-            http_status=429 if i % 10 == 0 else (500 if i % 10 == 1 else 200),
-            duration_ms=100 + i,
-            error_code="rate_limit_exceeded"
-            if i % 10 == 0
-            else ("unspecified" if i % 10 == 1 else ""),
-            request_id=f"req-{i}",
-        )
-        for i in range(count)
-    )
-
-
 @pytest.mark.django_db
 def test_api_health_page(admin_client):
     now = datetime.now(UTC)
@@ -845,58 +827,3 @@ def test_api_health_permissions(client):
     assert page.status_code == 200 and "Prune old records now" not in page.content.decode()
     assert client.post(PRUNE).status_code == 403
     assert ApiCall.objects.count() == 3
-
-
-# --- in a real browser ------------------------------------------------------------------------
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
-
-
-@pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
-def test_admin_pages_in_a_browser(live_server):
-    from playwright.sync_api import sync_playwright
-
-    # An earlier transactional test may have flushed the seeded carriers: bring our own, so this
-    # test passes in any order (serialized_rollback breaks once another test flushed without it).
-    fedex, _ = Carrier.objects.get_or_create(code="fedex", defaults={"name": "FedEx"})
-    User.objects.create_superuser("boss", "boss@example.com", "correct-horse-battery")
-    now = datetime.now(UTC)
-    record_calls(now, 200)
-    shipment = make_shipment(
-        fedex, "794698432183", status_code="IT", status_description="In Transit"
-    )
-    add_events(shipment, 120)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    problems: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.goto(f"{live_server.url}/admin/login/")
-        page.fill("#id_username", "boss")
-        page.fill("#id_password", "correct-horse-battery")
-        page.click("input[type=submit]")
-        page.goto(f"{live_server.url}{HEALTH}")
-        assert page.locator("h1").inner_text() == "API health"
-        assert page.locator("#calls-per-hour svg rect").count() > 10
-        page.screenshot(path=str(SCREENSHOTS / "admin-api-health.png"), full_page=True)
-
-        page.goto(f"{live_server.url}{CARRIER_LIST}")
-        page.click("text=Sync from ShipEngine")
-        assert "added" in page.locator(".messagelist").inner_text()
-        page.screenshot(path=str(SCREENSHOTS / "admin-carriers.png"))
-
-        page.goto(
-            f"{live_server.url}{reverse('admin:tracking_shipment_change', args=[shipment.pk])}"
-        )
-        assert page.locator("text=all 120 events").count() == 1
-        inline = page.locator("#events-group")
-        assert inline.locator("tbody tr.event-row").count() == INLINE_EVENTS
-        page.evaluate("document.getElementById('events-heading').scrollIntoView()")
-        page.screenshot(path=str(SCREENSHOTS / "admin-shipment.png"))
-        browser.close()
-    assert not [m for m in problems if "Content Security Policy" in m or "Refused" in m], problems

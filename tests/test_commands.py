@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.httpstub import Answer, StubServer
 from tracking.models import Carrier, Shipment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,17 +67,17 @@ def test_failures_raise_one_clear_command_error(args, message):
     assert "\n" not in str(caught.value)
 
 
-def test_a_failure_loses_nothing_already_stored(settings):
+def test_a_failure_loses_nothing_already_stored(settings, httpserver):
     call_command("track", "stamps_com", SEED_NUMBER)
     shipment = Shipment.objects.get()
-    with StubServer() as stub:
-        stub.queue(*[Answer(500, b"down")] * 4)
-        settings.SHIPENGINE_API_KEY = "k"
-        settings.SHIPENGINE_SANDBOX = False
-        settings.SHIPENGINE_BASE_URL = stub.url
-        settings.SHIPENGINE_RETRY_BUDGET = 0.0
-        with pytest.raises(CommandError, match="HTTP 500"):
-            call_command("track", "stamps_com", SEED_NUMBER)
+    for _ in range(4):
+        httpserver.then(500, b"down")
+    settings.SHIPENGINE_API_KEY = "k"
+    settings.SHIPENGINE_SANDBOX = False
+    settings.SHIPENGINE_BASE_URL = httpserver.url
+    settings.SHIPENGINE_RETRY_BUDGET = 0.0
+    with pytest.raises(CommandError, match="HTTP 500"):
+        call_command("track", "stamps_com", SEED_NUMBER)
     shipment.refresh_from_db()
     assert shipment.events.count() == 6 and shipment.status_code == "DE"
     assert "HTTP 500" in shipment.last_error
@@ -121,35 +120,38 @@ def fresh_db(tmp_path_factory):
     return env
 
 
-def test_with_an_api_key_the_command_talks_http_to_the_configured_server(fresh_db, seed_example):
-    with StubServer() as stub:
-        stub.queue(Answer(200, json.dumps(seed_example).encode()))
-        env = {**fresh_db, "SHIPENGINE_API_KEY": "TEST-KEY-42", "SHIPENGINE_BASE_URL": stub.url}
-        done = run_manage(env, "track", "stamps_com", SEED_NUMBER, "--json")
+@pytest.mark.slow
+def test_with_an_api_key_the_command_talks_http_to_the_configured_server(
+    fresh_db, seed_example, httpserver
+):
+    httpserver.then(200, seed_example)
+    env = {**fresh_db, "SHIPENGINE_API_KEY": "TEST-KEY-42", "SHIPENGINE_BASE_URL": httpserver.url}
+    done = run_manage(env, "track", "stamps_com", SEED_NUMBER, "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["status_code"] == "DE"
-    assert stub.requests[0].headers["API-Key"] == "TEST-KEY-42"
-    assert stub.requests[0].path.startswith("/v1/tracking?carrier_code=stamps_com&tracking_number=")
+    [request] = httpserver.requests
+    assert request.headers["API-Key"] == "TEST-KEY-42"
+    assert httpserver.target(request).startswith(
+        "/v1/tracking?carrier_code=stamps_com&tracking_number="
+    )
 
 
-def test_a_failing_api_exits_non_zero_with_one_line_and_no_traceback(fresh_db):
-    with StubServer() as stub:
-        body = json.dumps(
+@pytest.mark.slow
+def test_a_failing_api_exits_non_zero_with_one_line_and_no_traceback(fresh_db, httpserver):
+    body = {
+        "request_id": "aa3d8e8e-462b-4476-9618-72db7f7b7009",
+        "errors": [
             {
-                "request_id": "aa3d8e8e-462b-4476-9618-72db7f7b7009",
-                "errors": [
-                    {
-                        "error_source": "shipengine",
-                        "error_type": "security",
-                        "error_code": "unauthorized",
-                        "message": "The API key is invalid.",
-                    }
-                ],
+                "error_source": "shipengine",
+                "error_type": "security",
+                "error_code": "unauthorized",
+                "message": "The API key is invalid.",
             }
-        ).encode()
-        stub.queue(Answer(401, body))
-        env = {**fresh_db, "SHIPENGINE_API_KEY": "bad", "SHIPENGINE_BASE_URL": stub.url}
-        done = run_manage(env, "track", "ups", "1Z999AA10123456784")
+        ],
+    }
+    httpserver.then(401, body)
+    env = {**fresh_db, "SHIPENGINE_API_KEY": "bad", "SHIPENGINE_BASE_URL": httpserver.url}
+    done = run_manage(env, "track", "ups", "1Z999AA10123456784")
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
@@ -157,6 +159,7 @@ def test_a_failing_api_exits_non_zero_with_one_line_and_no_traceback(fresh_db):
     assert "The API key is invalid." in lines[0] and "unauthorized" in lines[0]
 
 
+@pytest.mark.slow
 def test_network_failure_exits_non_zero_cleanly(fresh_db):
     env = {
         **fresh_db,

@@ -47,13 +47,6 @@ def write(tmp_path: Path, text: str | bytes, name: str = "in.csv") -> Path:
     return path
 
 
-@pytest.fixture
-def staff_client(client, db):
-    user = get_user_model().objects.create_user("sam", password="pw-1234567", is_staff=True)
-    client.force_login(user)
-    return client
-
-
 # -- service ------------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_rows_are_checked_imported_and_duplicates_skipped(
@@ -156,6 +149,7 @@ def test_header_is_case_and_order_insensitive_and_bom_tolerant(tmp_path):
     assert report.imported == 1 and report.errors == 0
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_100000_rows_import_within_memory(tmp_path):
     """A 100,000-row file is streamed: the import's peak Python memory stays far below the size of

@@ -1,13 +1,13 @@
 """The public lookup and the shareable tracking page."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.html import parse
+from tests.html import parse, scripts_are_external_with_the_nonce
 from tracking import services
 from tracking.models import Carrier, LookupThrottle, Shipment, TrackingEvent
 from tracking.services import throttling
@@ -63,7 +63,9 @@ def test_home_is_the_lookup_form(client):
     assert 'action="/track/"' in html
     assert '<label for="id_number">Tracking number</label>' in html
     assert "style=" not in html  # CSP: no inline styles
-    assert "<script>" not in html  # CSP: no inline scripts
+    soup = parse(html)
+    assert soup.select("[style]") == [] and soup.find_all("style") == []
+    scripts_are_external_with_the_nonce(response)  # CSP: no inline scripts
 
 
 def test_lookup_detects_carrier_and_redirects_to_the_token_page(client):
@@ -251,8 +253,19 @@ def test_tracking_page_shows_headline_milestones_timeline_and_map(
     assert "Delivered, Front Door" in html  # timeline
     assert 'id="public-map-points"' in html and 'data-map="public-map-points"' in html
     assert f'href="{shipment.carrier_link}"' in html and shipment.carrier_link
-    assert "Last updated" in html and "now" in html
+    [updated] = [
+        dt for dt in parse(html).find_all("dt") if dt.get_text(strip=True) == "Last updated"
+    ]
+    when = updated.find_next_sibling("dd").find("time")
+    assert when.get_text(strip=True) == "now"  # just checked (fresh)
+    assert abs(datetime.fromisoformat(when["datetime"]) - timezone.now()) < timedelta(minutes=5)
     assert "style=" not in html
+    # CSP: the map's scripts are files with the nonce, its points a JSON block.
+    scripts = scripts_are_external_with_the_nonce(response)
+    assert {script["src"] for script in scripts} >= {
+        "/static/leaflet/leaflet.js",
+        "/static/js/shipment-map.js",
+    }
     assert response["X-Robots-Tag"] == "noindex, nofollow"
     assert response["Referrer-Policy"] == "no-referrer"
     assert "private" in response["Cache-Control"]

@@ -1,16 +1,18 @@
 """The shared rate limit: one database row, slots spaced 60/limit seconds, 429 pauses everyone."""
 
 import itertools
+import queue
 import threading
 import time
 
 import pytest
 from django.db import OperationalError
 
-from tests.conftest import make_client
+from tests.concurrency import run_concurrently
+from tests.conftest import EPOCH, make_client
 from tracking.models import RateLimitState
-from tracking.sandbox import Sandbox, serve_in_thread
-from tracking.services import api_rate_limit
+from tracking.sandbox import Sandbox, serve_in_thread, transport
+from tracking.services import api_client
 from tracking.services.api_rate_limit import SharedRateLimiter, reserve
 from tracking.shipengine import ApiError
 
@@ -148,23 +150,14 @@ def test_threads_never_exceed_the_limit(settings):
             return self.last
 
     def work() -> None:
-        from django.db import connection
-
         limiter = Recording("threads")
-        try:
-            for _ in range(6):
-                limiter.acquire()
-                if time.time() < limiter.last - 0.001:
-                    early.append(limiter.last)
-        finally:
-            connection.close()
+        for _ in range(6):
+            limiter.acquire()
+            if time.time() < limiter.last - 0.001:
+                early.append(limiter.last)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
     started = time.time()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    run_concurrently(work, 4)
     slots.sort()
     assert len(slots) == 24
     gaps = [b - a for a, b in itertools.pairwise(slots)]
@@ -208,6 +201,33 @@ def test_sandbox_enforced_limit_sees_no_429_through_the_limiter(settings):
         assert sandbox.rate_limited >= 1
 
 
-def test_services_pick_up_the_shared_limiter():
-    assert isinstance(api_rate_limit.shared_rate_limiter(), SharedRateLimiter)
-    assert api_rate_limit.shared_rate_limiter() is api_rate_limit.shared_rate_limiter()
+@pytest.mark.django_db(transaction=True)
+def test_the_background_and_the_interactive_client_share_one_limit(settings):
+    """The clients the services get (a worker's, and a page's with its short retry budget) take
+    their turns from the one shared limit: used at the same time from two threads, together they
+    stay within it. The in-process sandbox enforces the same limit, so a client that went around
+    the shared limiter would be answered 429."""
+    settings.SHIPENGINE_RATE_LIMIT_PER_MINUTE = 600  # one request every 100 ms
+    settings.SHIPENGINE_RATE_LIMIT_BURST = 1
+    # The judge lets a request come up to 300 ms early: a thread that wakes late from its wait
+    # bunches the requests after it (a busy machine), but two clients going at the limit each
+    # are caught within 12 requests.
+    judge = Sandbox(epoch=EPOCH, rate_limit_per_minute=600, rate_limit_burst=4)
+    transport._default_sandbox = judge  # the sandbox the clients are built on (reset after)
+    background = api_client.get_client()
+    interactive = api_client.get_client(interactive=True)
+    assert background is not interactive
+    assert background.config.retry_budget > interactive.config.retry_budget
+    clients: queue.SimpleQueue = queue.SimpleQueue()
+    clients.put(background)
+    clients.put(interactive)
+
+    def six_calls() -> list[str]:
+        client = clients.get_nowait()
+        return [client.get_tracking("ups", "1Z999AA10123456784").status_code for _ in range(6)]
+
+    started = time.monotonic()
+    answers = run_concurrently(six_calls, 2)
+    assert answers == [["AC"] * 6] * 2
+    assert judge.rate_limited == 0
+    assert time.monotonic() - started >= 11 * 0.1 - 0.01  # 12 requests, 11 intervals at least

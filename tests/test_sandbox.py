@@ -11,7 +11,7 @@ import yaml
 from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import OAS30Validator
 
-from tests.conftest import EPOCH, OPENAPI, make_client
+from tests.conftest import EPOCH, OPENAPI, make_client, require_or_skip
 from tracking.sandbox import (
     FAULT_NUMBERS,
     LABELS,
@@ -33,8 +33,10 @@ def spec() -> dict:
 
 @pytest.fixture(scope="module")
 def components():
-    if not OPENAPI.exists():
-        pytest.skip(f"{OPENAPI} is absent: the official OpenAPI definition lives in ../shared")
+    require_or_skip(
+        OPENAPI.is_file(),
+        f"{OPENAPI} is absent: the official OpenAPI definition lives in ../shared",
+    )
     return spec()["components"]
 
 

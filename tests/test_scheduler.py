@@ -1,6 +1,5 @@
 """Refresh policy and the scheduler: what is due, queued once, backed off, given up."""
 
-import threading
 from datetime import timedelta
 from io import StringIO
 
@@ -9,19 +8,11 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
+from tests.concurrency import run_concurrently
+from tests.factories import CarrierFactory, ShipmentFactory
 from tracking import tasks
-from tracking.models import ApiCall, Carrier, Shipment, WebhookReceipt
+from tracking.models import ApiCall, Shipment, WebhookReceipt
 from tracking.services.refresh import next_check_at
-
-
-def carrier(code: str = "fedex", **kw) -> Carrier:
-    return Carrier.objects.get_or_create(code=code, defaults={"name": code, **kw})[0]
-
-
-def make(number: str, **fields) -> Shipment:
-    return Shipment.objects.create(
-        carrier=fields.pop("carrier", None) or carrier(), tracking_number=number, **fields
-    )
 
 
 # -- policy -------------------------------------------------------------------------------------
@@ -32,14 +23,24 @@ def make(number: str, **fields) -> Shipment:
 )
 def test_interval_by_status(status, minutes):
     now = timezone.now()
-    s = make("A1B2C3", status_code=status, last_event_at=now - timedelta(hours=1))
+    s = ShipmentFactory(
+        carrier__code="fedex",
+        tracking_number="A1B2C3",
+        status_code=status,
+        last_event_at=now - timedelta(hours=1),
+    )
     assert next_check_at(s, now=now) == now + timedelta(minutes=minutes)
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("status", ["DE", "SP"])
 def test_delivered_is_never_polled_again(status):
-    s = make("A1B2C3", status_code=status, last_event_at=timezone.now())
+    s = ShipmentFactory(
+        carrier__code="fedex",
+        tracking_number="A1B2C3",
+        status_code=status,
+        last_event_at=timezone.now(),
+    )
     assert next_check_at(s, now=timezone.now()) is None
 
 
@@ -47,12 +48,22 @@ def test_delivered_is_never_polled_again(status):
 def test_gives_up_after_days_without_news(settings):
     settings.REFRESH_GIVE_UP_DAYS = 30
     now = timezone.now()
-    quiet = make("QUIET1", status_code="IT", last_event_at=now - timedelta(days=31))
+    quiet = ShipmentFactory(
+        carrier__code="fedex",
+        tracking_number="QUIET1",
+        status_code="IT",
+        last_event_at=now - timedelta(days=31),
+    )
     assert next_check_at(quiet, now=now) is None
-    lively = make("LIVELY1", status_code="IT", last_event_at=now - timedelta(days=29))
+    lively = ShipmentFactory(
+        carrier__code="fedex",
+        tracking_number="LIVELY1",
+        status_code="IT",
+        last_event_at=now - timedelta(days=29),
+    )
     assert next_check_at(lively, now=now) is not None
     # A package that never had an event counts from when it was added.
-    never = make("NEVER1", status_code="NY")
+    never = ShipmentFactory(carrier__code="fedex", tracking_number="NEVER1", status_code="NY")
     Shipment.objects.filter(pk=never.pk).update(created_at=now - timedelta(days=31))
     never.refresh_from_db()
     assert next_check_at(never, now=now) is None
@@ -63,7 +74,9 @@ def test_failures_back_off_exponentially_up_to_a_cap(settings):
     settings.REFRESH_FAILURE_BACKOFF_MINUTES = 5
     settings.REFRESH_FAILURE_BACKOFF_MAX_MINUTES = 60
     now = timezone.now()
-    s = make("FAILING1", status_code="IT", last_event_at=now)
+    s = ShipmentFactory(
+        carrier__code="fedex", tracking_number="FAILING1", status_code="IT", last_event_at=now
+    )
     waits = []
     for failures in range(1, 7):
         s.consecutive_failures = failures
@@ -75,10 +88,17 @@ def test_failures_back_off_exponentially_up_to_a_cap(settings):
 @pytest.mark.django_db
 def test_enqueue_due_queues_each_due_shipment_once(django_capture_on_commit_callbacks):
     now = timezone.now()
-    due = [make(f"DUE{i}") for i in range(3)]  # never fetched: due at once
-    make("LATER1", status_code="IT", next_check_at=now + timedelta(hours=1))
-    make("DONE1", status_code="DE")
-    make("OFF1", carrier=carrier("ups_off", is_active=False))
+    due = [
+        ShipmentFactory(carrier__code="fedex", tracking_number=f"DUE{i}") for i in range(3)
+    ]  # never fetched: due at once
+    ShipmentFactory(
+        carrier__code="fedex",
+        tracking_number="LATER1",
+        status_code="IT",
+        next_check_at=now + timedelta(hours=1),
+    )
+    ShipmentFactory(carrier__code="fedex", tracking_number="DONE1", status_code="DE")
+    ShipmentFactory(carrier__code="ups_off", carrier__is_active=False, tracking_number="OFF1")
     with django_capture_on_commit_callbacks() as callbacks:
         assert tasks.enqueue_due() == 3
         assert tasks.enqueue_due() == 0  # already queued: not again
@@ -95,8 +115,14 @@ def test_a_lost_claim_is_queued_again_after_the_timeout(
 ):
     settings.REFRESH_QUEUE_TIMEOUT_MINUTES = 30
     now = timezone.now()
-    make("LOST1", refresh_queued_at=now - timedelta(minutes=31))
-    make("BUSY1", refresh_queued_at=now - timedelta(minutes=5))
+    ShipmentFactory(
+        carrier__code="fedex",
+        tracking_number="LOST1",
+        refresh_queued_at=now - timedelta(minutes=31),
+    )
+    ShipmentFactory(
+        carrier__code="fedex", tracking_number="BUSY1", refresh_queued_at=now - timedelta(minutes=5)
+    )
     with django_capture_on_commit_callbacks():
         assert tasks.enqueue_due() == 1
     assert Shipment.objects.get(tracking_number="LOST1").refresh_queued_at >= now
@@ -105,9 +131,19 @@ def test_a_lost_claim_is_queued_again_after_the_timeout(
 @pytest.mark.django_db
 def test_limit_and_order(django_capture_on_commit_callbacks):
     now = timezone.now()
-    old = make("OLDEST", status_code="IT", next_check_at=now - timedelta(hours=5))
-    make("NEWER", status_code="IT", next_check_at=now - timedelta(minutes=1))
-    never = make("NEVER")
+    old = ShipmentFactory(
+        carrier__code="fedex",
+        tracking_number="OLDEST",
+        status_code="IT",
+        next_check_at=now - timedelta(hours=5),
+    )
+    ShipmentFactory(
+        carrier__code="fedex",
+        tracking_number="NEWER",
+        status_code="IT",
+        next_check_at=now - timedelta(minutes=1),
+    )
+    never = ShipmentFactory(carrier__code="fedex", tracking_number="NEVER")
     with django_capture_on_commit_callbacks():
         assert tasks.enqueue_due(limit=2) == 2
     queued = set(
@@ -118,7 +154,7 @@ def test_limit_and_order(django_capture_on_commit_callbacks):
 
 @pytest.mark.django_db
 def test_queued_refreshes_run_and_release_the_claim(django_capture_on_commit_callbacks):
-    s = make("794698432183")
+    s = ShipmentFactory(carrier__code="fedex", tracking_number="794698432183")
     with django_capture_on_commit_callbacks(execute=True):
         tasks.enqueue_due()
     s.refresh_from_db()
@@ -130,7 +166,7 @@ def test_queued_refreshes_run_and_release_the_claim(django_capture_on_commit_cal
 
 @pytest.mark.django_db
 def test_a_failed_refresh_backs_off_and_releases_the_claim(django_capture_on_commit_callbacks):
-    s = make("FAULT-500")
+    s = ShipmentFactory(carrier__code="fedex", tracking_number="FAULT-500")
     with django_capture_on_commit_callbacks(execute=True):
         tasks.enqueue_due()
     s.refresh_from_db()
@@ -144,31 +180,15 @@ def test_a_failed_refresh_backs_off_and_releases_the_claim(django_capture_on_com
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_schedulers_never_queue_a_shipment_twice():
-    c = carrier()
+    c = CarrierFactory(code="fedex")
     Shipment.objects.bulk_create(
         [Shipment(carrier=c, tracking_number=f"RACE{i:04d}") for i in range(300)]
     )
-    counts: list[int] = []
-    barrier = threading.Barrier(4)
-
-    def run() -> None:
-        from django.db import connection
-
-        try:
-            barrier.wait()
-            counts.append(tasks.enqueue_due(limit=1000))
-        finally:
-            connection.close()
-
     # The dummy backend only records tasks: the claims must stay in place to be counted. (Set
     # once here: override_settings is process-wide and not for use from several threads.)
     dummy = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
     with override_settings(TASKS=dummy):
-        threads = [threading.Thread(target=run) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        counts = run_concurrently(lambda: tasks.enqueue_due(limit=1000), 4)
     assert sum(counts) == 300
     assert not Shipment.objects.filter(refresh_queued_at__isnull=True).exists()
 
@@ -179,10 +199,10 @@ def test_database_backend_and_db_worker_end_to_end():
     worker (run_worker --batch, which is db_worker plus the scheduler) runs them all."""
     from django_tasks_db.models import DBTaskResult
 
-    c = carrier()
+    c = CarrierFactory(code="fedex")
     numbers = ["794698432183", "612999999999", "FAULT-404"]
     for n in numbers:
-        make(n, carrier=c)
+        ShipmentFactory(carrier=c, tracking_number=n)
     with override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}):
         assert tasks.enqueue_due() == 3
         assert DBTaskResult.objects.count() == 3
@@ -213,7 +233,7 @@ def test_scheduler_thread_of_run_worker_queues_due_shipments(
     # In a worker it closes stale connections; here it would close the test's transaction.
     monkeypatch.setattr(run_worker, "close_old_connections", lambda: None)
 
-    make("794698432183")
+    ShipmentFactory(carrier__code="fedex", tracking_number="794698432183")
 
     class OneShot:
         def __init__(self) -> None:
@@ -233,7 +253,7 @@ def test_scheduler_thread_of_run_worker_queues_due_shipments(
 
 @pytest.mark.django_db
 def test_refresh_due_command_and_housekeeping(settings, django_capture_on_commit_callbacks):
-    make("794698432183")
+    ShipmentFactory(carrier__code="fedex", tracking_number="794698432183")
     WebhookReceipt.objects.create(
         digest="a" * 64, outcome="ingested", received_at=timezone.now() - timedelta(days=30)
     )

@@ -54,7 +54,8 @@ def _all_log_text(caplog) -> str:
 
 
 def _pages(shipment: Shipment) -> list[str]:
-    """Every page that shows this shipment or API data and exists in this build."""
+    """Every page that shows this shipment or API data. A page that no longer reverses fails the
+    test: a renamed page must be put back on this list, not silently left out of the search."""
     wanted = [
         ("public:home", []),
         ("public:track_page", [shipment.public_token]),
@@ -71,11 +72,26 @@ def _pages(shipment: Shipment) -> list[str]:
         try:
             urls.append(reverse(name, args=args))
         except NoReverseMatch:
-            continue
-    staff_list = next((u for u in urls if u.startswith("/staff/") and u.count("/") == 2), None)
-    if staff_list:
-        urls.append(f"{staff_list}?q={shipment.tracking_number}")
+            pytest.fail(
+                f"the page {name!r} no longer reverses: put it back on the list under its new name"
+            )
+    urls.append(f"{reverse('staff:shipment_list')}?q={shipment.tracking_number}")
     return urls
+
+
+@pytest.mark.django_db
+def test_a_page_that_no_longer_reverses_fails_the_leak_test(monkeypatch):
+    import tests.test_secrets_in_logs as this
+
+    def renamed(name, args=None, real=reverse):
+        if name == "staff:shipment_detail":
+            raise NoReverseMatch(name)
+        return real(name, args=args)
+
+    monkeypatch.setattr(this, "reverse", renamed)
+    shipment = Shipment(pk=1, public_token="t" * 43, tracking_number="1Z999AA10123456784")
+    with pytest.raises(pytest.fail.Exception, match="'staff:shipment_detail' no longer reverses"):
+        _pages(shipment)
 
 
 @pytest.mark.django_db

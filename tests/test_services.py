@@ -1,15 +1,14 @@
 """Writes: tracking, idempotent ingest (races included), failures, carrier sync."""
 
 import copy
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
-from tests.conftest import EPOCH, make_client
-from tests.httpstub import Answer, StubServer
+from tests.concurrency import run_concurrently
+from tests.conftest import EPOCH, make_client, require_or_skip
 from tracking import services
 from tracking.domain.event_identity import event_key
 from tracking.domain.numbers import (
@@ -323,31 +322,20 @@ def test_events_stored_by_another_writer_are_not_stored_twice(seed_example):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_racing_store_each_event_once(seed_example):
-    if connection.vendor == "sqlite" and "memory" in connection.settings_dict["NAME"]:
-        pytest.skip("needs a file database so that threads have their own connections")
+    require_or_skip(
+        connection.vendor != "sqlite" or "memory" not in connection.settings_dict["NAME"],
+        "needs a file database so that threads have their own connections",
+    )
     # Transactional tests run after others have flushed the tables: bring our own carrier.
     carrier, _ = Carrier.objects.get_or_create(code="usps", defaults={"name": "USPS"})
     shipment = Shipment.objects.create(carrier=carrier, tracking_number="R2")
     answer = info(seed_example)
-    barrier = threading.Barrier(4)
-    errors = []
 
     def worker():
-        try:
-            barrier.wait()
-            for _ in range(3):
-                services.ingest_tracking(shipment_id=shipment.pk, info=answer)
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        for _ in range(3):
+            services.ingest_tracking(shipment_id=shipment.pk, info=answer)
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_concurrently(worker, 4)  # raises what a worker raised
     assert TrackingEvent.objects.filter(shipment=shipment).count() == 6
     assert Shipment.objects.get(pk=shipment.pk).event_count == 6
 
@@ -396,12 +384,9 @@ def test_seed_carriers_are_loaded_with_both_australia_post_names():
 def test_seed_carrier_table_matches_the_seed_document():
     import csv
 
-    from tests.conftest import SEED_DIR
+    from tests.conftest import SEED_CARRIERS
 
-    path = SEED_DIR / "supported-carriers.csv"
-    if not path.exists():
-        pytest.skip(f"{path} is absent")
-    rows = list(csv.DictReader(path.open()))
+    rows = list(csv.DictReader(SEED_CARRIERS.open()))
     for row in rows:
         carrier = Carrier.objects.get(code=row["carrier_code"])
         assert row["name"] in {carrier.name, *carrier.alternate_names.split(", ")}
@@ -422,27 +407,25 @@ def test_sync_carriers_updates_adds_and_deletes_none(sandbox):
     assert again.added == [] and again.updated == [] and "ups" in again.unchanged
 
 
-def test_sync_carriers_partial_207_applies_what_came_and_reports_errors():
+def test_sync_carriers_partial_207_applies_what_came_and_reports_errors(httpserver):
     body = (
         b'{"carriers": [{"carrier_id": "se-7", "carrier_code": "fedex", "nickname": "FX"}],'
         b' "request_id": "aa3d8e8e-462b-4476-9618-72db7f7b7009", "errors": [{"error_source":'
         b' "carrier", "error_type": "integrations", "error_code": "carrier_disconnected",'
         b' "message": "UPS account disconnected"}]}'
     )
-    with StubServer() as stub:
-        stub.queue(Answer(207, body))
-        report = services.sync_carriers(client=make_client(stub.url))
+    httpserver.then(207, body)
+    report = services.sync_carriers(client=make_client(httpserver.url))
     assert report.updated == ["fedex"]
     assert report.errors == ["UPS account disconnected (carrier_disconnected)"]
     assert Carrier.objects.get(code="fedex").shipengine_carrier_id == "se-7"
 
 
-def test_sync_carriers_failure_changes_nothing():
+def test_sync_carriers_failure_changes_nothing(httpserver):
     before = list(Carrier.objects.values())
-    with StubServer() as stub:
-        stub.queue(Answer(500, b"oops"))
-        with pytest.raises(ApiError):
-            services.sync_carriers(client=make_client(stub.url, max_attempts=1))
+    httpserver.then(500, b"oops")
+    with pytest.raises(ApiError):
+        services.sync_carriers(client=make_client(httpserver.url, max_attempts=1))
     assert list(Carrier.objects.values()) == before
 
 
@@ -469,20 +452,19 @@ def test_interactive_calls_get_a_short_retry_budget(settings):
     assert (interactive.retry_budget, interactive.max_attempts) == (3.0, 2)
 
 
-def test_a_long_retry_after_fails_fast_for_a_waiting_person(settings):
+def test_a_long_retry_after_fails_fast_for_a_waiting_person(settings, httpserver):
     """A 429 asking for 60 s: a page gets the error at once, not after a minute."""
-    with StubServer() as stub:
-        stub.queue(Answer(429, b'{"errors": []}', {"Retry-After": "60"}))
-        settings.SHIPENGINE_API_KEY = "k"
-        settings.SHIPENGINE_SANDBOX = False
-        settings.SHIPENGINE_BASE_URL = stub.url
-        import time
+    import time
 
-        started = time.monotonic()
-        with pytest.raises(ApiError) as caught:
-            services.track_shipment(carrier_code="ups", tracking_number="1Z9", interactive=True)
-        assert time.monotonic() - started < 2
-        assert caught.value.http_status == 429 and len(stub.requests) == 1
+    httpserver.then(429, b'{"errors": []}', {"Retry-After": "60"})
+    settings.SHIPENGINE_API_KEY = "k"
+    settings.SHIPENGINE_SANDBOX = False
+    settings.SHIPENGINE_BASE_URL = httpserver.url
+    started = time.monotonic()
+    with pytest.raises(ApiError) as caught:
+        services.track_shipment(carrier_code="ups", tracking_number="1Z9", interactive=True)
+    assert time.monotonic() - started < 2
+    assert caught.value.http_status == 429 and len(httpserver.requests) == 1
 
 
 def test_an_answer_about_another_parcel_is_refused_and_recorded(seed_example):

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.apiserver import JSON, ApiServer
 from tests.conftest import make_client
-from tests.httpstub import Answer, StubServer
 from tracking.shipengine import (
     ApiError,
     BadResponseError,
@@ -40,10 +40,9 @@ ERROR_BODY = {
 }
 
 
-def js(data, status=200, **headers) -> Answer:
-    return Answer(
-        status, json.dumps(data).encode(), {"Content-Type": "application/json", **headers}
-    )
+def js(server: ApiServer, data, status=200, **headers) -> None:
+    """A JSON answer to the next request."""
+    server.then(status, data, {**JSON, **headers})
 
 
 class Sleeps(list):
@@ -52,23 +51,17 @@ class Sleeps(list):
 
 
 @pytest.fixture
-def stub():
-    with StubServer() as server:
-        yield server
-
-
-@pytest.fixture
 def sleeps():
     return Sleeps()
 
 
-def test_tracking_request_sends_key_and_encodes_query(stub, seed_example):
-    stub.queue(js(seed_example))
-    info = make_client(stub.url, api_key="k-123").get_tracking("stamps_com", "94 05&5/1?#")
-    seen = stub.requests[0]
+def test_tracking_request_sends_key_and_encodes_query(httpserver, seed_example):
+    js(httpserver, seed_example)
+    info = make_client(httpserver.url, api_key="k-123").get_tracking("stamps_com", "94 05&5/1?#")
+    seen = httpserver.requests[0]
     assert seen.method == "GET"
     assert seen.headers["API-Key"] == "k-123"
-    parts = urlsplit(seen.path)
+    parts = urlsplit(httpserver.target(seen))
     assert parts.path == "/v1/tracking"
     assert parse_qs(parts.query) == {
         "carrier_code": ["stamps_com"],
@@ -78,9 +71,9 @@ def test_tracking_request_sends_key_and_encodes_query(stub, seed_example):
     assert len(info.events) == 6
 
 
-def test_seed_example_parses_exactly(stub, seed_example):
-    stub.queue(js(seed_example))
-    info = make_client(stub.url).get_tracking("stamps_com", "9405511899223197428490")
+def test_seed_example_parses_exactly(httpserver, seed_example):
+    js(httpserver, seed_example)
+    info = make_client(httpserver.url).get_tracking("stamps_com", "9405511899223197428490")
     assert info.tracking_number == "9405511899223197428490"
     assert info.carrier_code == "usps" and info.carrier_id == 1
     assert info.carrier_status_code == "01"
@@ -96,22 +89,22 @@ def test_seed_example_parses_exactly(stub, seed_example):
     )
 
 
-def test_events_in_any_order_come_out_newest_first(stub, seed_example):
+def test_events_in_any_order_come_out_newest_first(httpserver, seed_example):
     seed_example["events"] = list(reversed(seed_example["events"]))
     seed_example["events"].insert(2, seed_example["events"].pop(4))
-    stub.queue(js(seed_example))
-    info = make_client(stub.url).get_tracking("usps", "x")
+    js(httpserver, seed_example)
+    info = make_client(httpserver.url).get_tracking("usps", "x")
     times = [e.occurred_at for e in info.events]
     assert times == sorted(times, reverse=True)
 
 
-def test_label_tracking_path_is_encoded(stub, seed_example):
-    stub.queue(js(seed_example))
-    make_client(stub.url).get_label_tracking("se-324658/../x")
-    assert stub.requests[0].path == "/v1/labels/se-324658%2F..%2Fx/track"
+def test_label_tracking_path_is_encoded(httpserver, seed_example):
+    js(httpserver, seed_example)
+    make_client(httpserver.url).get_label_tracking("se-324658/../x")
+    assert httpserver.paths == ["GET /v1/labels/se-324658%2F..%2Fx/track"]
 
 
-def test_tolerant_parsing_of_real_world_answers(stub):
+def test_tolerant_parsing_of_real_world_answers(httpserver):
     answer = {
         "tracking_number": 123456789012,  # a number where the spec says string
         "status_code": "zz",  # never seen before
@@ -135,8 +128,8 @@ def test_tolerant_parsing_of_real_world_answers(stub):
             "not an object",
         ],
     }
-    stub.queue(js(answer))
-    info = make_client(stub.url).get_tracking("ups", "x")
+    js(httpserver, answer)
+    info = make_client(httpserver.url).get_tracking("ups", "x")
     assert info.tracking_number == "123456789012"
     assert info.status_code == "ZZ" and info.status_description == "Teleported"
     assert info.carrier_status_code == "7" and info.carrier_id == 42
@@ -173,10 +166,10 @@ def test_parse_timestamp_keeps_naive_local_times_naive():
     assert parse_timestamp("2021-09-20T14:03:00").tzinfo is None
 
 
-def test_answer_that_is_not_an_object_is_a_bad_response(stub):
-    stub.queue(js([1, 2, 3]))
+def test_answer_that_is_not_an_object_is_a_bad_response(httpserver):
+    js(httpserver, [1, 2, 3])
     with pytest.raises(BadResponseError, match="expected an object"):
-        make_client(stub.url, max_attempts=1).get_tracking("ups", "x")
+        make_client(httpserver.url, max_attempts=1).get_tracking("ups", "x")
 
 
 def test_events_not_a_list_is_a_bad_response():
@@ -184,10 +177,10 @@ def test_events_not_a_list_is_a_bad_response():
         TrackingInfo.from_json({"tracking_number": "x", "events": "nope"})
 
 
-def test_error_body_becomes_one_exception_with_every_error(stub, sleeps):
-    stub.queue(js(ERROR_BODY, status=404))
+def test_error_body_becomes_one_exception_with_every_error(httpserver, sleeps):
+    js(httpserver, ERROR_BODY, status=404)
     with pytest.raises(ApiError) as caught:
-        make_client(stub.url, sleep=sleeps).get_tracking("ups", "x")
+        make_client(httpserver.url, sleep=sleeps).get_tracking("ups", "x")
     err = caught.value
     assert err.http_status == 404
     assert err.request_id == ERROR_BODY["request_id"]
@@ -196,19 +189,21 @@ def test_error_body_becomes_one_exception_with_every_error(stub, sleeps):
     assert err.errors[1].field_name == "carrier_code"
     assert err.code == "invalid_identifier"
     assert "Tracking number not found." in err.one_line() and "HTTP 404" in err.one_line()
-    assert len(stub.requests) == 1 and sleeps == []  # 4xx never retries
+    assert len(httpserver.requests) == 1 and sleeps == []  # 4xx never retries
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
-def test_other_4xx_never_retry(stub, sleeps, status):
-    stub.queue(js(ERROR_BODY, status=status), js({}))
+def test_other_4xx_never_retry(httpserver, sleeps, status):
+    js(httpserver, ERROR_BODY, status=status)
+    js(httpserver, {})
     with pytest.raises(ApiError):
-        make_client(stub.url, sleep=sleeps).get_tracking("ups", "x")
-    assert len(stub.requests) == 1
+        make_client(httpserver.url, sleep=sleeps).get_tracking("ups", "x")
+    assert len(httpserver.requests) == 1
 
 
-def test_429_waits_for_retry_after_seconds_then_succeeds(stub, sleeps, seed_example):
-    stub.queue(js(ERROR_BODY, status=429, **{"Retry-After": "3"}), js(seed_example))
+def test_429_waits_for_retry_after_seconds_then_succeeds(httpserver, sleeps, seed_example):
+    js(httpserver, ERROR_BODY, status=429, **{"Retry-After": "3"})
+    js(httpserver, seed_example)
     paused = []
 
     class Limiter:
@@ -220,32 +215,34 @@ def test_429_waits_for_retry_after_seconds_then_succeeds(stub, sleeps, seed_exam
         def pause(self, seconds):
             paused.append(seconds)
 
-    info = make_client(stub.url, sleep=sleeps, limiter=Limiter()).get_tracking("ups", "x")
+    info = make_client(httpserver.url, sleep=sleeps, limiter=Limiter()).get_tracking("ups", "x")
     assert info.status_code == "DE"
     assert sleeps == [3.0]
     assert paused == [3.0]  # every process sharing the limiter pauses too
     assert Limiter.acquired == 2
 
 
-def test_429_retry_after_http_date(stub, sleeps, seed_example):
+def test_429_retry_after_http_date(httpserver, sleeps, seed_example):
     when = datetime.now(UTC) + timedelta(seconds=5)
-    stub.queue(js(ERROR_BODY, status=429, **{"Retry-After": format_datetime(when, usegmt=True)}))
-    stub.queue(js(seed_example))
-    make_client(stub.url, sleep=sleeps).get_tracking("ups", "x")
+    js(httpserver, ERROR_BODY, status=429, **{"Retry-After": format_datetime(when, usegmt=True)})
+    js(httpserver, seed_example)
+    make_client(httpserver.url, sleep=sleeps).get_tracking("ups", "x")
     assert len(sleeps) == 1 and 3.0 <= sleeps[0] <= 5.0
 
 
-def test_429_beyond_the_retry_budget_fails_at_once(stub, sleeps):
-    stub.queue(js(ERROR_BODY, status=429, **{"Retry-After": "120"}))
+def test_429_beyond_the_retry_budget_fails_at_once(httpserver, sleeps):
+    js(httpserver, ERROR_BODY, status=429, **{"Retry-After": "120"})
     with pytest.raises(ApiError) as caught:
-        make_client(stub.url, sleep=sleeps, retry_budget=10).get_tracking("ups", "x")
+        make_client(httpserver.url, sleep=sleeps, retry_budget=10).get_tracking("ups", "x")
     assert caught.value.http_status == 429 and caught.value.retry_after == 120
-    assert sleeps == [] and len(stub.requests) == 1
+    assert sleeps == [] and len(httpserver.requests) == 1
 
 
-def test_5xx_retries_with_jittered_backoff_then_succeeds(stub, sleeps, seed_example):
-    stub.queue(js(ERROR_BODY, status=500), Answer(503, b"<html>busy</html>", {}), js(seed_example))
-    info = make_client(stub.url, sleep=sleeps, backoff_base=0.5, backoff_cap=8).get_tracking(
+def test_5xx_retries_with_jittered_backoff_then_succeeds(httpserver, sleeps, seed_example):
+    js(httpserver, ERROR_BODY, status=500)
+    httpserver.then(503, b"<html>busy</html>", {})
+    js(httpserver, seed_example)
+    info = make_client(httpserver.url, sleep=sleeps, backoff_base=0.5, backoff_cap=8).get_tracking(
         "ups", "x"
     )
     assert info.status_code == "DE"
@@ -253,51 +250,55 @@ def test_5xx_retries_with_jittered_backoff_then_succeeds(stub, sleeps, seed_exam
     assert 0 <= sleeps[0] <= 0.5 and 0 <= sleeps[1] <= 1.0  # full jitter under a doubling cap
 
 
-def test_5xx_gives_up_after_max_attempts(stub, sleeps):
-    stub.queue(*[js(ERROR_BODY, status=502) for _ in range(5)])
+def test_5xx_gives_up_after_max_attempts(httpserver, sleeps):
+    for _ in range(5):
+        js(httpserver, ERROR_BODY, status=502)
     with pytest.raises(ApiError) as caught:
-        make_client(stub.url, sleep=sleeps, max_attempts=3).get_tracking("ups", "x")
+        make_client(httpserver.url, sleep=sleeps, max_attempts=3).get_tracking("ups", "x")
     assert caught.value.http_status == 502
-    assert len(stub.requests) == 3 and len(sleeps) == 2
+    assert len(httpserver.requests) == 3 and len(sleeps) == 2
 
 
-def test_error_status_with_html_body_is_a_clear_error(stub, sleeps):
-    stub.queue(Answer(502, b"<html>Bad Gateway</html>", {"Content-Type": "text/html"}))
+def test_error_status_with_html_body_is_a_clear_error(httpserver, sleeps):
+    httpserver.then(502, b"<html>Bad Gateway</html>", {"Content-Type": "text/html"})
     with pytest.raises(ApiError) as caught:
-        make_client(stub.url, sleep=sleeps, max_attempts=1).get_tracking("ups", "x")
+        make_client(httpserver.url, sleep=sleeps, max_attempts=1).get_tracking("ups", "x")
     assert "HTTP 502" in str(caught.value) and "not JSON" in str(caught.value)
 
 
-def test_non_json_body_is_a_bad_response(stub, sleeps):
-    stub.queue(*[Answer(200, b"<html>oops</html>", {"Content-Type": "text/html"})] * 2)
+def test_non_json_body_is_a_bad_response(httpserver, sleeps):
+    for _ in range(2):
+        httpserver.then(200, b"<html>oops</html>", {"Content-Type": "text/html"})
     with pytest.raises(BadResponseError, match="not JSON"):
-        make_client(stub.url, sleep=sleeps, max_attempts=2).get_tracking("ups", "x")
-    assert len(stub.requests) == 2  # retried once: a broken body is often a passing fault
+        make_client(httpserver.url, sleep=sleeps, max_attempts=2).get_tracking("ups", "x")
+    assert len(httpserver.requests) == 2  # retried once: a broken body is often a passing fault
 
 
-def test_truncated_json_is_a_bad_response(stub, seed_example):
+def test_truncated_json_is_a_bad_response(httpserver, seed_example):
     body = json.dumps(seed_example).encode()
-    stub.queue(Answer(200, body[: len(body) // 3]))
+    httpserver.then(200, body[: len(body) // 3])
     with pytest.raises(BadResponseError):
-        make_client(stub.url, max_attempts=1).get_tracking("ups", "x")
+        make_client(httpserver.url, max_attempts=1).get_tracking("ups", "x")
 
 
-def test_empty_body_is_a_bad_response(stub):
-    stub.queue(Answer(200, b""))
+def test_empty_body_is_a_bad_response(httpserver):
+    httpserver.then(200, b"")
     with pytest.raises(BadResponseError, match="Empty"):
-        make_client(stub.url, max_attempts=1).get_tracking("ups", "x")
+        make_client(httpserver.url, max_attempts=1).get_tracking("ups", "x")
 
 
-def test_read_timeout_is_a_transport_error_and_retried(stub, sleeps, seed_example):
-    stub.queue(Answer(200, b"{}", delay=1.0), js(seed_example))
-    info = make_client(stub.url, sleep=sleeps, read_timeout=0.3).get_tracking("ups", "x")
+def test_read_timeout_is_a_transport_error_and_retried(httpserver, sleeps, seed_example):
+    httpserver.then(200, b"{}", delay=1.0)
+    js(httpserver, seed_example)
+    info = make_client(httpserver.url, sleep=sleeps, read_timeout=0.3).get_tracking("ups", "x")
     assert info.status_code == "DE" and len(sleeps) == 1
 
 
-def test_timeout_every_time_ends_with_one_clear_error(stub, sleeps):
-    stub.queue(*[Answer(200, b"{}", delay=0.6) for _ in range(2)])
+def test_timeout_every_time_ends_with_one_clear_error(httpserver, sleeps):
+    for _ in range(2):
+        httpserver.then(200, b"{}", delay=0.6)
     with pytest.raises(TransportError) as caught:
-        make_client(stub.url, sleep=sleeps, read_timeout=0.2, max_attempts=2).get_tracking(
+        make_client(httpserver.url, sleep=sleeps, read_timeout=0.2, max_attempts=2).get_tracking(
             "ups", "x"
         )
     assert caught.value.code == "timeout"
@@ -316,17 +317,19 @@ def test_connection_refused_is_a_transport_error(sleeps):
     assert len(sleeps) == 1
 
 
-def test_dropped_connection_is_a_transport_error(stub, sleeps):
-    stub.queue(Answer(drop=True), Answer(drop=True))
+def test_dropped_connection_is_a_transport_error(httpserver, sleeps):
+    httpserver.then(drop=True)
+    httpserver.then(drop=True)
     with pytest.raises(TransportError):
-        make_client(stub.url, sleep=sleeps, max_attempts=2).get_tracking("ups", "x")
+        make_client(httpserver.url, sleep=sleeps, max_attempts=2).get_tracking("ups", "x")
 
 
-def test_observer_sees_every_attempt_and_never_the_key(stub, sleeps, seed_example):
-    stub.queue(js(ERROR_BODY, status=500), js(seed_example))
+def test_observer_sees_every_attempt_and_never_the_key(httpserver, sleeps, seed_example):
+    js(httpserver, ERROR_BODY, status=500)
+    js(httpserver, seed_example)
     records: list[CallRecord] = []
     make_client(
-        stub.url, sleep=sleeps, observer=records.append, api_key="SECRET-KEY-1"
+        httpserver.url, sleep=sleeps, observer=records.append, api_key="SECRET-KEY-1"
     ).get_tracking("ups", "x")
     assert [(r.http_status, r.attempt, r.error_code) for r in records] == [
         (500, 1, "invalid_identifier"),
@@ -336,51 +339,51 @@ def test_observer_sees_every_attempt_and_never_the_key(stub, sleeps, seed_exampl
     assert "SECRET-KEY-1" not in repr(records)
 
 
-def test_a_failing_observer_never_breaks_a_call(stub, seed_example):
-    stub.queue(js(seed_example))
+def test_a_failing_observer_never_breaks_a_call(httpserver, seed_example):
+    js(httpserver, seed_example)
 
     def broken(record):
         raise RuntimeError("observer down")
 
-    assert make_client(stub.url, observer=broken).get_tracking("ups", "x").status_code == "DE"
+    assert make_client(httpserver.url, observer=broken).get_tracking("ups", "x").status_code == "DE"
 
 
-def test_list_carriers_and_partial_207(stub):
-    stub.queue(
-        js(
-            {
-                "carriers": [
-                    {"carrier_id": "se-1", "carrier_code": "ups", "nickname": "My UPS", "extra": 1},
-                    {"carrier_code": None},
-                ],
-                "request_id": ERROR_BODY["request_id"],
-                "errors": ERROR_BODY["errors"][:1],
-            },
-            status=207,
-        )
+def test_list_carriers_and_partial_207(httpserver):
+    js(
+        httpserver,
+        {
+            "carriers": [
+                {"carrier_id": "se-1", "carrier_code": "ups", "nickname": "My UPS", "extra": 1},
+                {"carrier_code": None},
+            ],
+            "request_id": ERROR_BODY["request_id"],
+            "errors": ERROR_BODY["errors"][:1],
+        },
+        status=207,
     )
-    result = make_client(stub.url).list_carriers()
+    result = make_client(httpserver.url).list_carriers()
     # The entry without a carrier_code is kept, for the sync to report (not dropped unseen).
     assert [c.carrier_code for c in result.carriers] == ["ups", ""]
     assert result.carriers[0].nickname == "My UPS"
     assert result.partial and result.errors[0].error_code == "invalid_identifier"
 
 
-def test_start_tracking_expects_no_body(stub):
-    stub.queue(Answer(204, b""))
-    client = make_client(stub.url)
+def test_start_tracking_expects_no_body(httpserver):
+    httpserver.then(204, b"")
+    client = make_client(httpserver.url)
     client.start_tracking("ups", "1Z 9")
-    assert [(r.method, urlsplit(r.path).path) for r in stub.requests] == [
+    assert [(r.method, urlsplit(httpserver.target(r)).path) for r in httpserver.requests] == [
         ("POST", "/v1/tracking/start")
     ]
-    assert parse_qs(urlsplit(stub.requests[0].path).query)["tracking_number"] == ["1Z 9"]
+    query = urlsplit(httpserver.target(httpserver.requests[0])).query
+    assert parse_qs(query)["tracking_number"] == ["1Z 9"]
 
 
-def test_create_webhook_posts_json(stub):
-    stub.queue(js({"webhook_id": "se-9", "url": "https://x.test/h", "event": "track"}))
-    hook = make_client(stub.url).create_webhook("https://x.test/h", headers={"X-Secret": "s"})
+def test_create_webhook_posts_json(httpserver):
+    js(httpserver, {"webhook_id": "se-9", "url": "https://x.test/h", "event": "track"})
+    hook = make_client(httpserver.url).create_webhook("https://x.test/h", headers={"X-Secret": "s"})
     assert hook["webhook_id"] == "se-9"
-    sent = json.loads(stub.requests[0].body)
+    sent = json.loads(httpserver.requests[0].get_data())
     assert sent == {
         "event": "track",
         "url": "https://x.test/h",

@@ -12,20 +12,17 @@ from django.db import connection, transaction
 from django.test import override_settings
 
 from tests.conftest import EPOCH
+from tests.factories import CarrierFactory, ShipmentFactory
 from tracking import tasks
 from tracking.domain.event_identity import event_key
-from tracking.models import ApiCall, Carrier, Shipment, TrackingEvent
+from tracking.models import ApiCall, Shipment, TrackingEvent
 from tracking.sandbox import Sandbox, render_tracking, serve_in_thread
 from tracking.shipengine import TrackingInfo
 
 
-def carrier(code: str = "fedex") -> Carrier:
-    return Carrier.objects.get_or_create(code=code, defaults={"name": code})[0]
-
-
 @pytest.mark.django_db
 def test_refresh_task_stores_the_answer_and_releases_the_claim():
-    s = Shipment.objects.create(carrier=carrier(), tracking_number="794698432183")
+    s = ShipmentFactory(carrier__code="fedex", tracking_number="794698432183")
     Shipment.objects.filter(pk=s.pk).update(refresh_queued_at=EPOCH)
     result = tasks.refresh_shipment.enqueue(s.pk)
     assert result.status == "SUCCESSFUL"
@@ -37,7 +34,7 @@ def test_refresh_task_stores_the_answer_and_releases_the_claim():
 
 @pytest.mark.django_db
 def test_refresh_task_records_an_api_failure_without_failing():
-    s = Shipment.objects.create(carrier=carrier(), tracking_number="FAULT-401")
+    s = ShipmentFactory(carrier__code="fedex", tracking_number="FAULT-401")
     Shipment.objects.filter(pk=s.pk).update(refresh_queued_at=EPOCH)
     result = tasks.refresh_shipment.enqueue(s.pk)
     assert result.status == "SUCCESSFUL"
@@ -55,7 +52,7 @@ def test_refresh_task_for_a_deleted_shipment():
 
 @pytest.mark.django_db
 def test_tasks_are_enqueued_only_when_the_transaction_commits(django_capture_on_commit_callbacks):
-    s = Shipment.objects.create(carrier=carrier(), tracking_number="794698432183")
+    s = ShipmentFactory(carrier__code="fedex", tracking_number="794698432183")
     with django_capture_on_commit_callbacks() as callbacks:
         tasks.enqueue_refreshes([s.pk])
         assert s.events.count() == 0  # nothing ran yet
@@ -67,7 +64,7 @@ def test_tasks_are_enqueued_only_when_the_transaction_commits(django_capture_on_
 
 @pytest.mark.django_db
 def test_a_rolled_back_transaction_enqueues_nothing(django_capture_on_commit_callbacks):
-    s = Shipment.objects.create(carrier=carrier(), tracking_number="794698432183")
+    s = ShipmentFactory(carrier__code="fedex", tracking_number="794698432183")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         try:
             with transaction.atomic():
@@ -85,6 +82,7 @@ def expected_keys(sandbox: Sandbox, number: str, now) -> set[str]:
     return {event_key(e) for e in answer.events}
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_1000_refreshes_against_a_faulty_api_lose_no_event_and_duplicate_none():
     """250 packages refreshed 4 times (1,000 refreshes) by 6 concurrent workers, through the real
@@ -97,7 +95,7 @@ def test_1000_refreshes_against_a_faulty_api_lose_no_event_and_duplicate_none():
     sandbox = Sandbox(
         epoch=EPOCH, clock=lambda: clock[0], fault_rate=0.2, rng=random.Random(20), retry_after=0.05
     )
-    c = carrier()
+    c = CarrierFactory(code="fedex")
     numbers = [f"LOAD{i:06d}" for i in range(250)]
     Shipment.objects.bulk_create([Shipment(carrier=c, tracking_number=n) for n in numbers])
     ids = list(Shipment.objects.order_by("pk").values_list("pk", flat=True))

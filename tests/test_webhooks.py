@@ -1,7 +1,6 @@
 """ShipEngine 'track' webhooks: signature, timestamp, size, shape, replay, ingest."""
 
 import json
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,9 +9,11 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.urls import reverse
 
+from tests.concurrency import run_concurrently
 from tests.conftest import EPOCH
+from tests.factories import ShipmentFactory
 from tracking import services
-from tracking.models import Carrier, Shipment, TrackingEvent, WebhookReceipt
+from tracking.models import Shipment, TrackingEvent, WebhookReceipt
 from tracking.sandbox import Sandbox, serve_in_thread
 from tracking.services import api_client
 from tracking.services import inbound_webhooks as webhooks
@@ -20,13 +21,6 @@ from tracking.shipengine import webhook_signatures
 
 URL = "/webhooks/shipengine/track/"
 NUMBER = "794698432183"  # fedex, in transit (see the sandbox docstring)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_keys():
-    webhooks.jwks_cache.clear()
-    yield
-    webhooks.jwks_cache.clear()
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +42,6 @@ def trusted(jwks_url, settings):
     return jwks_url
 
 
-def carrier(code: str) -> Carrier:
-    # Transactional tests empty the tables after them, seeded carriers included.
-    return Carrier.objects.get_or_create(code=code, defaults={"name": code})[0]
-
-
 def now_stamp(delta: timedelta = timedelta(0)) -> str:
     return (datetime.now(UTC) + delta).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -64,7 +53,7 @@ def post(client, body: bytes, headers: dict[str, str]):
 
 @pytest.fixture
 def shipment(db) -> Shipment:
-    return Shipment.objects.create(carrier=carrier("fedex"), tracking_number=NUMBER)
+    return ShipmentFactory(carrier__code="fedex", tracking_number=NUMBER)
 
 
 def test_url_name_resolves():
@@ -237,8 +226,8 @@ def test_unknown_package_is_acknowledged_and_not_created(client, signer, trusted
 @pytest.mark.django_db
 def test_package_found_by_the_code_the_api_answered_with(client, signer, trusted):
     # Tracked as stamps_com, the API answers (and pushes) as usps.
-    shipment = Shipment.objects.create(
-        carrier=carrier("stamps_com"),
+    shipment = ShipmentFactory(
+        carrier__code="stamps_com",
         tracking_number="9405511899223197428490",
         api_carrier_code="usps",
     )
@@ -369,18 +358,9 @@ def test_sandbox_mode_trusts_the_sandbox_key_file(client, shipment, settings):
 def test_end_to_end_over_http_with_concurrent_duplicates(live_server, signer, trusted):
     """The sandbox delivers signed webhooks over real HTTP; the same delivery sent by several
     threads at once is stored once."""
-    shipment = Shipment.objects.create(carrier=carrier("fedex"), tracking_number=NUMBER)
+    shipment = ShipmentFactory(carrier__code="fedex", tracking_number=NUMBER)
     url = live_server.url + URL
-    statuses: list[list[int]] = []
-
-    def deliver() -> None:
-        statuses.append(signer.deliver_track_webhook("fedex", NUMBER, url))
-
-    threads = [threading.Thread(target=deliver) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses = run_concurrently(lambda: signer.deliver_track_webhook("fedex", NUMBER, url), 6)
     assert sorted(s[0] for s in statuses) == [200] * 6
     assert WebhookReceipt.objects.count() == 1
     assert shipment.events.count() == len(
@@ -393,7 +373,7 @@ def test_end_to_end_over_http_with_concurrent_duplicates(live_server, signer, tr
 def test_sandbox_delivers_to_registered_webhooks_with_their_headers(live_server, settings):
     settings.SHIPENGINE_WEBHOOK_SECRET = "hdr-secret"
     settings.SHIPENGINE_WEBHOOK_JWKS_URL = "http://127.0.0.1:9/jwks"  # only the secret can pass
-    Shipment.objects.create(carrier=carrier("fedex"), tracking_number=NUMBER)
+    ShipmentFactory(carrier__code="fedex", tracking_number=NUMBER)
     sandbox = Sandbox(epoch=EPOCH, clock=lambda: EPOCH)
     with serve_in_thread(sandbox) as base:
         session = requests.Session()
@@ -421,7 +401,7 @@ def test_sandbox_delivers_to_registered_webhooks_with_their_headers(live_server,
 def test_sandbox_webhook_command(live_server, settings):
     settings.SHIPENGINE_WEBHOOK_JWKS_URL = ""
     settings.SHIPENGINE_SANDBOX = True
-    shipment = Shipment.objects.create(carrier=carrier("fedex"), tracking_number=NUMBER)
+    shipment = ShipmentFactory(carrier__code="fedex", tracking_number=NUMBER)
     call_command("sandbox_webhook", live_server.url + URL, "fedex", NUMBER)
     assert shipment.events.exists()
     with pytest.raises(CommandError, match="HTTP 404"):

@@ -1,24 +1,34 @@
-"""Shared browser fixtures: Debian's chromium through Playwright (sync API).
+"""Shared browser fixtures: Debian's chromium through pytest-playwright (sync API).
 
-`browser_page`: a fresh page (`browser_viewport`, 1280x900 unless overridden) on a fresh context; map tile requests answer an empty 200
-(no internet here; markers still draw); console errors and page errors are collected in
-`page.problems`. Cookies work over the live server's plain http. Modules may define their own
-`browser_page` (a fixture in a test module wins over this one).
+One chromium per test process (pytest-playwright's session-scoped `browser`, launched with the
+options of `browser_type_launch_args` below); every test gets a fresh context and page from its
+`new_context` fixture, closed after the test.
+
+`browser_page`: a fresh page (`browser_viewport`, 1280x900 unless a module overrides it) on a fresh
+context; map tile requests answer an empty 200 (no internet here; markers still draw); console
+messages of the `browser_console_levels` types (errors unless a module overrides it) and page
+errors are collected in `page.problems`. Cookies work over the live server's plain http.
+
+Without /usr/bin/chromium the browser tests skip, and fail under CI=true (`require_or_skip`).
+
+`screenshot()` takes a picture on every run; it replaces docs/screenshots/<name>.png only with
+UPDATE_SCREENSHOTS=1 (`UPDATE_SCREENSHOTS=1 bash scripts/test -m browser`), so that running the
+tests leaves the working tree as it was.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+from tests.conftest import ROOT, require_or_skip
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -28,6 +38,29 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TILE_PATTERNS = ["**/*.tile.openstreetmap.org/**", "**/tile.openstreetmap.org/**"]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """pytest-playwright's launch options (from its command-line options), with Debian's
+    chromium. Headless unless --headed is given."""
+    require_or_skip(
+        Path(CHROMIUM).is_file(),
+        f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium; .ci/run installs it)",
+    )
+    return {
+        "headless": True,
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": CHROMIUM_ARGS,
+    }
+
+
+@pytest.fixture(scope="session")
+def base_url() -> None:
+    """No base URL: tests go to `live_server.url` (each xdist worker has its own server). Also
+    keeps pytest-playwright's fallback fixture, which pytest 9 warns about, out of the run."""
+    return None
 
 
 @pytest.fixture
@@ -45,33 +78,43 @@ def browser_viewport() -> tuple[int, int]:
 
 
 @pytest.fixture
-def browser_page(browser_settings: Any, browser_viewport: tuple[int, int]) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
+def browser_console_levels() -> tuple[str, ...]:
+    """The console message types that count as problems; override in a module."""
+    return ("error",)
+
+
+def watch(page: Any, levels: tuple[str, ...] = ("error",)) -> Any:
+    """Route map tiles to an empty answer and collect console problems in `page.problems`."""
+    page.set_default_timeout(15_000)
+    for pattern in TILE_PATTERNS:
+        page.route(pattern, lambda route: route.fulfill(status=200, body=b""))
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type in levels else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.problems = problems
+    return page
+
+
+@pytest.fixture
+def browser_page(
+    new_context: Callable[..., Any],
+    browser_settings: Any,
+    browser_viewport: tuple[int, int],
+    browser_console_levels: tuple[str, ...],
+) -> Iterator[Any]:
     width, height = browser_viewport
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": width, "height": height})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        for pattern in TILE_PATTERNS:
-            page.route(pattern, lambda route: route.fulfill(status=200, body=b""))
-        problems: list[str] = []
-        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: problems.append(str(exc)))
-        page.problems = problems  # type: ignore[attr-defined]
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+    context = new_context(viewport={"width": width, "height": height})
+    yield watch(context.new_page(), browser_console_levels)
+    # new_context closes the context (and its pages) after the test.
 
 
-def screenshot(page: Any, name: str, *, full_page: bool = False) -> Path:
-    """Save docs/screenshots/<name>.png (small: PNG of the viewport unless full_page)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+def screenshot(page: Any, name: str, *, full_page: bool = False) -> bytes:
+    """A PNG of the viewport (or the full page); with UPDATE_SCREENSHOTS=1 it also replaces
+    docs/screenshots/<name>.png."""
     # caret="initial": hiding the caret would inject an inline <style>, which the CSP refuses.
-    page.screenshot(path=str(path), full_page=full_page, caret="initial")
-    return path
+    png: bytes = page.screenshot(full_page=full_page, caret="initial")
+    assert png.startswith(b"\x89PNG"), name
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        (SCREENSHOTS / f"{name}.png").write_bytes(png)
+    return png

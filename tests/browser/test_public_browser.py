@@ -1,61 +1,36 @@
 """The public lookup and tracking page in a real browser (Debian's chromium through Playwright),
 with an automated accessibility check (axe): no serious or critical violations."""
 
-import os
-from pathlib import Path
-
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import screenshot
 from tracking import services
 from tracking.models import Shipment
 from tracking.services import throttling
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
-axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def browser_page(settings):
-    settings.CSRF_COOKIE_SECURE = False
-    settings.SESSION_COOKIE_SECURE = False
-    settings.PUBLIC_STALE_MINUTES = 0
+def browser_viewport() -> tuple[int, int]:
+    return (420, 900)  # a phone
+
+
+@pytest.fixture
+def browser_console_levels() -> tuple[str, ...]:
+    return ("error", "warning")
+
+
+@pytest.fixture(autouse=True)
+def _public_settings(browser_settings, transactional_db):
+    browser_settings.PUBLIC_STALE_MINUTES = 0
     throttling.reset()
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-        )
-        context = browser.new_context(viewport={"width": 420, "height": 900})
-        page = context.new_page()
-        # No internet: map tiles get an empty answer (the markers still draw).
-        page.route("**/*.tile.openstreetmap.org/**", lambda route: route.fulfill(status=204))
-        problems: list[str] = []
-        page.on(
-            "console",
-            lambda msg: problems.append(msg.text) if msg.type in ("error", "warning") else None,
-        )
-        page.on("pageerror", lambda exc: problems.append(str(exc)))
-        page.problems = problems  # type: ignore[attr-defined]
-        yield page
-        context.close()
-        browser.close()
 
 
 def serious_violations(page) -> list[str]:
-    results = axe_module.Axe().run(page)
+    results = Axe().run(page)
     found = []
     for violation in results.response["violations"]:
         if violation.get("impact") in ("serious", "critical"):
@@ -116,8 +91,7 @@ def test_ambiguous_number_offers_the_carriers_then_shows_the_page(live_server, b
     page.wait_for_selector(".map-marker")
     markers = page.locator(".leaflet-marker-icon.map-marker")
     assert markers.all_inner_texts() == ["1\u20132", "3", "4\u20135", "6", "7"]
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "public-page.png"), full_page=True)
+    screenshot(page, "public-page", full_page=True)
     page.locator(".map-marker.is-latest").click()
     assert "At local FedEx facility" in page.locator(".leaflet-popup-content").inner_text()
     assert page.locator("h1#headline").inner_text().startswith("Arriving ")

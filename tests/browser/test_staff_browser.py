@@ -3,20 +3,16 @@ you type, filter, open a shipment, count its map markers, refresh in place, add 
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
 
 from tracking import services
 from tracking.models import Shipment, TrackingEvent
 
-from .conftest import screenshot
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
+from .conftest import screenshot, watch
 
 # The carriers come from a data migration, which a flush removes: tests/conftest.py puts them back.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -199,21 +195,15 @@ def test_add_a_package_and_the_api_error_keeps_the_input(live_server, browser_pa
     assert Shipment.objects.filter(tracking_number="1Z5R89390357567127").count() == 1
 
 
-def test_search_works_without_javascript(live_server, browser_settings, staff, demo):
-    from .conftest import CHROMIUM, CHROMIUM_ARGS
-
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(java_script_enabled=False)
-        page = context.new_page()
-        log_in(page, live_server)
-        page.fill("#id_q", "ORD-1003")
-        page.click(".search-row button[type=submit]")
-        page.wait_for_url(re.compile(r"q=ORD-1003"))
-        assert row_numbers(page) == ["4582917364"]
-        page.check("#status-filter input[value=DE]")
-        page.click("text=Apply filters")
-        page.wait_for_url(re.compile(r"status=DE"))
-        assert row_numbers(page) == []
-        assert "Nothing matches" in page.content()
-        browser.close()
+def test_search_works_without_javascript(live_server, new_context, browser_settings, staff, demo):
+    page = watch(new_context(java_script_enabled=False).new_page())
+    log_in(page, live_server)
+    page.fill("#id_q", "ORD-1003")
+    page.click(".search-row button[type=submit]")
+    page.wait_for_url(re.compile(r"q=ORD-1003"))
+    assert row_numbers(page) == ["4582917364"]
+    page.check("#status-filter input[value=DE]")
+    page.click("text=Apply filters")
+    page.wait_for_url(re.compile(r"status=DE"))
+    assert row_numbers(page) == []
+    assert "Nothing matches" in page.content()
