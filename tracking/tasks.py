@@ -15,12 +15,13 @@ from typing import Any
 
 from django.db import transaction
 from django.tasks import TaskResultStatus, task, task_backends
+from django.utils import timezone
 from django_tasks_db import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
 from .models import ImportJob, Shipment
 from .ops.logging import logged_task
-from .services import import_jobs, scheduling
+from .services import import_jobs, outbound_webhooks, outbox, scheduling
 from .services import tracking as tracking_service
 from .shipengine import ShipEngineError
 
@@ -62,6 +63,13 @@ def enqueue_refreshes(shipment_ids: Sequence[int], *, priority: int = 0) -> None
     refresh = refresh_shipment.using(priority=priority) if priority else refresh_shipment
 
     def _enqueue() -> None:
+        if _queues_in_database():
+            # One transaction for the lot: a bulk API request's 1,000 rows cost one commit,
+            # not 1,000 (the database backend only writes rows; nothing runs here).
+            with transaction.atomic():
+                for shipment_id in ids:
+                    refresh.enqueue(shipment_id)
+            return
         for shipment_id in ids:
             refresh.enqueue(shipment_id)
 
@@ -107,3 +115,42 @@ def queue_depth() -> int | None:
     if isinstance(backend, DatabaseBackend):
         return DBTaskResult.objects.filter(status=TaskResultStatus.READY).count()
     return None
+
+
+def _queues_in_database() -> bool:
+    return isinstance(task_backends["default"], DatabaseBackend)
+
+
+# --- Outgoing webhooks ------------------------------------------------------------------------
+#: A retry due sooner than this is queued for its time; later ones wait for the scheduler's sweep
+#: (run_worker), so a long schedule does not pile up future tasks.
+RETRY_QUEUE_AHEAD_SECONDS = 120
+
+
+@task()
+@logged_task
+def send_webhooks() -> dict[str, Any]:
+    """Send the due webhook deliveries (services/outbound_webhooks.py); queue the next retry."""
+    report = outbound_webhooks.send_due()
+    retry_at = report.next_retry_at
+    soon = retry_at is not None and (
+        (retry_at - timezone.now()).total_seconds() <= RETRY_QUEUE_AHEAD_SECONDS
+    )
+    if soon and task_backends["default"].supports_defer:
+        send_webhooks.using(run_after=retry_at).enqueue()
+    return {
+        "delivered": report.delivered,
+        "failed_attempts": report.failed_attempts,
+        "next_retry_at": retry_at.isoformat() if retry_at else None,
+    }
+
+
+def enqueue_webhook_sends() -> None:
+    """Queue a send run when deliveries are due (after an outbox batch, on the scheduler's
+    sweep, after a replay)."""
+    if not outbound_webhooks.anything_due():
+        return
+    transaction.on_commit(send_webhooks.enqueue)
+
+
+outbox.on_dispatched.append(enqueue_webhook_sends)
