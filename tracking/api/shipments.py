@@ -218,6 +218,22 @@ def _decode_cursor(cursor: str) -> int:
     return after
 
 
+def _since(value: str | None) -> datetime | None:
+    """An ISO 8601 time (a plain number is not one, although pydantic would take it)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("z", "Z"))
+    except ValueError:
+        raise ApiError(
+            422,
+            "wrong_type",
+            "Not an ISO 8601 time (like 2026-12-01T08:00:00Z).",
+            field="updated_since",
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def _codes(value: str | None, field: str) -> list[str]:
     codes = [part.strip() for part in (value or "").split(",") if part.strip()]
     for code in codes:
@@ -265,7 +281,12 @@ def list_shipments(
         str | None, Query(max_length=100, description="Exact order reference.")
     ] = None,
     updated_since: Annotated[
-        datetime | None, Query(description="Changed at or after this time (ISO 8601).")
+        str | None,
+        Query(
+            max_length=40,
+            description="Changed at or after this time (ISO 8601; UTC when no offset).",
+            format="date-time",
+        ),
     ] = None,
     needs_attention: Annotated[
         bool | None,
@@ -276,13 +297,11 @@ def list_shipments(
 ) -> HttpResponse:
     if reference is not None and "\x00" in reference:
         raise ApiError(422, "invalid", "Text may not contain NUL characters.", field="reference")
-    if updated_since is not None and updated_since.tzinfo is None:
-        updated_since = updated_since.replace(tzinfo=UTC)
     filters = api_shipments.ShipmentFilters(
         statuses=_statuses(status),
         carrier_codes=[c.lower() for c in _codes(carrier, "carrier")],
         reference=(reference or "").strip(),
-        updated_since=updated_since,
+        updated_since=_since(updated_since),
         needs_attention=needs_attention,
     )
     page = api_shipments.shipment_page(
