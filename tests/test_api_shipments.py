@@ -411,3 +411,47 @@ def test_the_queued_fetch_runs_through_the_task_and_stores_the_answer(
     # The immediate backend (tests) ran the refresh task after the request's commit.
     assert shipment.status_code == "AC" and shipment.refresh_queued_at is None
     assert ApiCall.objects.count() == 1
+
+
+def test_many_fetches_are_queued_by_one_task_that_a_worker_fans_out(
+    api, settings, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from tracking import tasks
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    items = [{"tracking_number": f"FAN{i:04d}", "carrier_code": "ups"} for i in range(60)]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post("/api/v1/shipments/bulk", {"shipments": items}).status_code == 200
+    (queued,) = DBTaskResult.objects.all()
+    assert queued.task_path == "tracking.tasks.queue_refreshes"
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.queue_refreshes.call(*queued.args_kwargs["args"])
+    paths = list(DBTaskResult.objects.values_list("task_path", flat=True))
+    assert paths.count("tracking.tasks.refresh_shipment") == 60
+
+
+def test_api_events_say_what_track_json_says_and_two_fields_more(api):
+    from tracking.models import TrackingEvent
+    from tracking.presentation.api_answer import event_as_api_dict
+
+    shipment = make_shipment()
+    TrackingEvent.objects.create(
+        shipment=shipment,
+        dedupe_key="pod",
+        occurred_at=datetime(2026, 11, 2, 14, 3, tzinfo=UTC),
+        carrier_occurred_at="2026-11-02T09:03:00",
+        description="Delivered",
+        status_code="DE",
+        signer="J SMITH",
+        latitude=33.6,
+        longitude=-84.4,
+        status_detail_description="Left at the front door",
+        proof_of_delivery_url="https://carrier.example.com/pod/1",
+    )
+    (event,) = api.get(f"/api/v1/shipments/{shipment.pk}").json()["events"]
+    expected = event_as_api_dict(TrackingEvent.objects.get())
+    assert {k: event[k] for k in expected} == expected
+    assert event["status_detail_description"] == "Left at the front door"
+    assert event["proof_of_delivery_url"] == "https://carrier.example.com/pod/1"

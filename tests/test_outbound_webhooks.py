@@ -618,7 +618,7 @@ def test_https_goes_to_the_checked_address_and_verifies_the_certificate_for_the_
         other = webhook_targets.Target(
             scheme="https", host="other.example.test", port=port, path="/"
         )
-        with pytest.raises(Exception, match="(?i)certificate|hostname"):
+        with pytest.raises(Exception, match=r"(?i)certificate|hostname"):
             sender.post(other, "127.0.0.1", body=b"{}", headers={})
     finally:
         sender.close()

@@ -76,6 +76,29 @@ def enqueue_refreshes(shipment_ids: Sequence[int], *, priority: int = 0) -> None
     transaction.on_commit(_enqueue)
 
 
+#: A request that queues more fetches than this queues one task that queues them (a bulk API
+#: request must not spend most of its time writing 1,000 task rows).
+FETCHES_QUEUED_IN_REQUEST = 50
+
+
+@task()
+@logged_task
+def queue_refreshes(shipment_ids: list[int]) -> dict[str, Any]:
+    """Queue a refresh for each shipment (the fan-out of a large request, done by a worker)."""
+    enqueue_refreshes(shipment_ids)
+    return {"queued": len(shipment_ids)}
+
+
+def enqueue_fetches(shipment_ids: Sequence[int]) -> None:
+    """The first fetch of shipments registered by a request: a refresh task per shipment, queued
+    right away for a few, through one queue_refreshes task for many."""
+    ids = list(shipment_ids)
+    if len(ids) <= FETCHES_QUEUED_IN_REQUEST or not _queues_in_database():
+        enqueue_refreshes(ids)
+        return
+    transaction.on_commit(lambda: queue_refreshes.enqueue(ids))
+
+
 def enqueue_import_fetches(shipment_ids: Sequence[int]) -> None:
     enqueue_refreshes(shipment_ids, priority=IMPORT_PRIORITY)
 

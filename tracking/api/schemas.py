@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ..models import ChangeKind
 
@@ -42,7 +42,9 @@ EventType = Literal[
 assert set(EventType.__args__) == set(ChangeKind.values)  # type: ignore[attr-defined]
 
 
-class Strict(Schema):
+class Strict(BaseModel):
+    # Plain pydantic for requests: ninja.Schema's ORM-attribute validator costs a fifth of a
+    # 1,000-item bulk request and reads nothing here.
     model_config = ConfigDict(extra="forbid")
 
 

@@ -21,7 +21,12 @@ from pydantic import ValidationError as PydanticValidationError
 from .. import tasks
 from ..domain.statuses import NEVER_FETCHED, NEVER_FETCHED_PARAM
 from ..models import Shipment
-from ..presentation.api_resources import public_path, shipment_detail, shipment_resource
+from ..presentation.api_resources import (
+    EVENT_FIELDS,
+    public_path,
+    shipment_detail,
+    shipment_resource,
+)
 from ..queries import api_shipments
 from ..services import registration, scheduling
 from . import idempotent
@@ -68,6 +73,18 @@ def _resource(request: HttpRequest, shipment: Shipment) -> dict[str, Any]:
     return shipment_resource(shipment, public_url=public_url(request, shipment))
 
 
+def _resources(request: HttpRequest, shipments: list[Shipment]) -> list[dict[str, Any]]:
+    """Many at once: the public URL is built once and the token put in (a reverse() and an
+    absolute-URI build per row cost a fifth of a 1,000-item bulk answer)."""
+    if not shipments:
+        return []
+    template = public_url(request, shipments[0]).replace(shipments[0].public_token, "{token}")
+    return [
+        shipment_resource(s, public_url=template.replace("{token}", s.public_token))
+        for s in shipments
+    ]
+
+
 def _input(item: ShipmentIn) -> registration.ShipmentInput:
     return registration.ShipmentInput(
         tracking_number=item.tracking_number,
@@ -86,7 +103,7 @@ def _registration_error(exc: registration.RegistrationError) -> dict[str, Any]:
 
 def _register(items: list[registration.ShipmentInput]) -> registration.RegistrationReport:
     report = registration.register_shipments(items)
-    tasks.enqueue_refreshes(report.to_fetch)
+    tasks.enqueue_fetches(report.to_fetch)
     return report
 
 
@@ -169,7 +186,8 @@ def bulk_create(request: HttpRequest, idempotency_key: IdempotencyKey = None) ->
         order = list(parsed)
         report = _register([parsed[i] for i in order])
         ids = [o.shipment_id for o in report.outcomes if o.shipment_id is not None]
-        shipments = Shipment.objects.select_related("carrier").in_bulk(ids)
+        found = list(Shipment.objects.select_related("carrier").filter(pk__in=ids))
+        resources = dict(zip((s.pk for s in found), _resources(request, found), strict=True))
         for index, outcome in zip(order, report.outcomes, strict=True):
             if outcome.error is not None:
                 results[index] = _bulk_error(index, [_registration_error(outcome.error)])
@@ -178,7 +196,7 @@ def bulk_create(request: HttpRequest, idempotency_key: IdempotencyKey = None) ->
             results[index] = {
                 "index": index,
                 "outcome": "created" if outcome.created else "existing",
-                "shipment": _resource(request, shipments[outcome.shipment_id]),
+                "shipment": resources[outcome.shipment_id],
                 "errors": [],
             }
         counts = {"created": 0, "existing": 0, "error": 0}
@@ -310,7 +328,7 @@ def list_shipments(
     return json_response(
         200,
         {
-            "data": [_resource(request, s) for s in page.shipments],
+            "data": _resources(request, page.shipments),
             "next_cursor": _encode_cursor(page.next_after) if page.next_after else None,
         },
     )
@@ -323,7 +341,7 @@ def list_shipments(
     summary="One shipment with its events (newest first)",
 )
 def get_shipment(request: HttpRequest, shipment_id: ShipmentId) -> HttpResponse:
-    found = api_shipments.shipment_with_events(shipment_id)
+    found = api_shipments.shipment_with_events(shipment_id, EVENT_FIELDS)
     if found is None:
         raise ApiError(404, "not_found", "No shipment with this id.")
     shipment, events = found

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ..domain import statuses
-from ..models import Shipment, ShipmentQuerySet, TrackingEvent
+from ..models import Carrier, Shipment, ShipmentQuerySet, TrackingEvent
 from ..models.shipments import ATTENTION_REASONS, attention_q
 
 
@@ -39,7 +40,14 @@ def filtered(filters: ShipmentFilters) -> ShipmentQuerySet:
     if filters.statuses:
         queryset = queryset.filter(status_code__in=list(filters.statuses))
     if filters.carrier_codes:
-        queryset = queryset.filter(carrier__code__in=list(filters.carrier_codes))
+        # Ids first (a small table): a join to carriers would make the planner give up the
+        # newest-first index walk on a large table.
+        ids = list(
+            Carrier.objects.filter(code__in=list(filters.carrier_codes)).values_list(
+                "pk", flat=True
+            )
+        )
+        queryset = queryset.filter(carrier_id__in=ids)
     if filters.reference:
         queryset = queryset.filter(reference=filters.reference)
     if filters.updated_since is not None:
@@ -61,12 +69,17 @@ def shipment_page(filters: ShipmentFilters, *, after: int | None, limit: int) ->
     return ShipmentPage(shipments=rows, next_after=rows[-1].pk if more and rows else None)
 
 
-def shipment_with_events(shipment_id: int) -> tuple[Shipment, list[TrackingEvent]] | None:
-    """One shipment and all its events, newest first (two queries), or None."""
+def shipment_with_events(
+    shipment_id: int, fields: Sequence[str]
+) -> tuple[Shipment, list[dict[str, Any]]] | None:
+    """One shipment and all its events as rows of `fields`, newest first (two queries), or
+    None."""
     shipment = Shipment.objects.select_related("carrier").filter(pk=shipment_id).first()
     if shipment is None:
         return None
-    events = list(TrackingEvent.objects.filter(shipment_id=shipment_id).newest_first())
+    events = list(
+        TrackingEvent.objects.filter(shipment_id=shipment_id).newest_first().values(*fields)
+    )
     return shipment, events
 
 
