@@ -150,3 +150,19 @@ def test_the_admin_disables_and_enables_an_endpoint(admin_client):
     )
     endpoint.refresh_from_db()
     assert endpoint.is_active and endpoint.disabled_reason == ""
+
+
+def test_api_keys_and_webhook_secrets_are_redacted_from_logs(caplog):
+    import logging
+
+    from tracking.ops.logging import RedactSecretsFilter
+
+    raw = api_keys.create_key(name="log", scopes=["read"]).raw
+    secret = outbound_webhooks.new_secret()
+    logger = logging.getLogger("shiptrack.test.redaction")
+    record = logger.makeRecord(
+        logger.name, logging.ERROR, __file__, 1, "auth %s and %s", (raw, secret), None
+    )
+    assert RedactSecretsFilter().filter(record)
+    assert raw not in record.getMessage() and secret not in record.getMessage()
+    assert record.getMessage() == "auth [redacted] and [redacted]"
