@@ -185,7 +185,8 @@ def run_once(*, scheme: str, count: int, directory: Path) -> dict[str, float]:
         started = time.perf_counter()
         outbox.dispatch(batch_size=200, max_batches=count)
         fanned = time.perf_counter() - started
-        assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == count
+        made = WebhookDelivery.objects.filter(endpoint=endpoint).count()
+        assert made == count, (made, len(ids), ChangeRecord.objects.filter(shipment_id__in=ids).count())
         started = time.perf_counter()
         report = outbound_webhooks.send_due(batch_size=100, max_seconds=600)
         sent = time.perf_counter() - started

@@ -623,3 +623,47 @@ def test_https_goes_to_the_checked_address_and_verifies_the_certificate_for_the_
     finally:
         sender.close()
     assert len(seen) == 1
+
+
+def test_the_readmes_by_hand_verification_accepts_our_signature_and_nothing_else():
+    import base64
+    import hashlib
+    import hmac
+
+    secret = outbound_webhooks.new_secret()
+    body = b'{"type":"shipment.created"}'
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": "1764576000"}
+    headers["webhook-signature"] = outbound_webhooks.sign(
+        secret=secret, msg_id="msg_1", timestamp=1764576000, body=body
+    )
+
+    def by_hand(body: bytes) -> bool:  # as in README.md, "Shops and other systems"
+        key = base64.b64decode(secret.removeprefix("whsec_"))
+        signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+        expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+        return any(
+            hmac.compare_digest(sig.split(",", 1)[1], expected)
+            for sig in headers["webhook-signature"].split()
+        )
+
+    assert by_hand(body)
+    assert not by_hand(body + b" ")
+
+
+def test_cron_refresh_due_queues_the_retries_that_came_due(
+    endpoint, django_capture_on_commit_callbacks
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tracking import tasks
+
+    outbox.record_created([make_shipment().pk])
+    outbox.dispatch()
+    WebhookDelivery.objects.update(
+        attempts=2, next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        call_command("refresh_due", stdout=StringIO())
+    assert tasks.send_webhooks.enqueue in callbacks
