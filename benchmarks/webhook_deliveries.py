@@ -186,7 +186,11 @@ def run_once(*, scheme: str, count: int, directory: Path) -> dict[str, float]:
         outbox.dispatch(batch_size=200, max_batches=count)
         fanned = time.perf_counter() - started
         made = WebhookDelivery.objects.filter(endpoint=endpoint).count()
-        assert made == count, (made, len(ids), ChangeRecord.objects.filter(shipment_id__in=ids).count())
+        assert made == count, (
+            made,
+            len(ids),
+            ChangeRecord.objects.filter(shipment_id__in=ids).count(),
+        )
         started = time.perf_counter()
         report = outbound_webhooks.send_due(batch_size=100, max_seconds=600)
         sent = time.perf_counter() - started

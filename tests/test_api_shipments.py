@@ -59,6 +59,11 @@ def test_a_new_shipment_is_201_stored_at_once_and_its_fetch_queued(api, queued):
         "en",
     )
     assert queued == [shipment.pk]
+    # Claimed for its fetch as it is stored: the scheduler does not queue it a second time.
+    assert shipment.refresh_queued_at is not None
+    from tracking.services import scheduling
+
+    assert scheduling.claim_due() == []
     assert ChangeRecord.objects.filter(shipment=shipment, kinds=["shipment.created"]).count() == 1
     assert ApiCall.objects.count() == 0  # nothing asked ShipEngine during the request
 
@@ -277,9 +282,9 @@ def test_a_concurrent_insert_of_the_same_package_reads_as_existing(queued, monke
     keeps theirs, and ours reports it as existing (and records no second shipment.created)."""
     real_insert = registration._insert
 
-    def racing_insert(rows):
+    def racing_insert(rows, **kwargs):
         make_shipment(UPS)
-        real_insert(rows)
+        real_insert(rows, **kwargs)
 
     monkeypatch.setattr(registration, "_insert", racing_insert)
     report = registration.register_shipments([registration.ShipmentInput(tracking_number=UPS)])
