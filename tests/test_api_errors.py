@@ -284,3 +284,18 @@ def test_errors_do_not_leak_keys(client):
 def test_a_shipment_never_leaks_through_another_route(api):
     make_shipment()
     assert_error_shape(api.get("/api/v1/shipments/1/refresh"), 405)
+
+
+def test_posts_need_no_csrf_token_because_only_a_bearer_key_authenticates(client, admin_client):
+    from django.test import Client
+
+    made = api_keys.create_key(name="csrf", scopes=["read", "write"])
+    strict = Client(enforce_csrf_checks=True, headers={"Authorization": f"Bearer {made.raw}"})
+    response = strict.post(
+        "/api/v1/shipments",
+        data=json.dumps({"tracking_number": UPS}),
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    # A logged-in admin's session cookie is not a key: the API does not take it.
+    assert_error_shape(admin_client.get("/api/v1/shipments"), 401)

@@ -224,11 +224,14 @@ def fan_out(records: Sequence[ChangeRecord]) -> None:
         shipment = shipments.get(record.shipment_id)
         if shipment is None:
             continue
+        bodies: dict[str, str] = {}  # one payload per kind, however many endpoints get it
         for endpoint in endpoints:
             kind = _kind_for(endpoint, record.kinds)
             if kind is None:
                 continue
-            body = json.dumps(payload(record, shipment, kind), separators=(",", ":"))
+            if kind not in bodies:
+                bodies[kind] = json.dumps(payload(record, shipment, kind), separators=(",", ":"))
+            body = bodies[kind]
             rows.append(
                 WebhookDelivery(
                     endpoint=endpoint,

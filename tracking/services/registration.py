@@ -125,9 +125,7 @@ def _check(item: ShipmentInput, carriers: dict[str, tuple[int, bool]]) -> _Check
     try:
         number = validate_tracking_number(item.tracking_number)
     except TrackingInputError as exc:
-        raise RegistrationError(
-            exc.code, exc._message, field="tracking_number", **exc.params
-        ) from None
+        raise RegistrationError(exc.code, exc.message, field="tracking_number") from None
     code = normalize_carrier_code(item.carrier_code)
     lookup_codes: tuple[str, ...]
     if code:
