@@ -132,6 +132,7 @@ def test_the_delivery_log_and_replay(admin_client, settings, django_assert_max_n
     assert (delivery.state, delivery.attempts) == (DeliveryState.PENDING, 0)
     endpoints = admin_client.get("/admin/tracking/webhookendpoint/")
     assert endpoints.status_code == 200 and endpoint.url in endpoints.content.decode()
+    assert texts(endpoints, "#result_list td.field-pending_count") == ["1"]  # the replayed one
 
 
 def test_the_admin_disables_and_enables_an_endpoint(admin_client):

@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .. import tasks
-from ..models import ChangeKind, DeliveryState, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from ..models import ChangeKind, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from ..services import outbound_webhooks
 from .links import changelist_url
 
@@ -86,13 +86,16 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     actions = ("enable_endpoints", "disable_endpoints")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookEndpoint]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                pending_total=Count("deliveries", filter=Q(deliveries__state=DeliveryState.PENDING))
-            )
+        # A subquery on the pending-deliveries index, not a join with the whole delivery log.
+        pending = (
+            WebhookDelivery.objects.pending()
+            .filter(endpoint=OuterRef("pk"))
+            .order_by()
+            .values("endpoint")
+            .annotate(total=Count("pk"))
+            .values("total")
         )
+        return super().get_queryset(request).annotate(pending_total=Subquery(pending))
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         _notice_disabled(request)
@@ -104,7 +107,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("waiting"), ordering="pending_total")
     def pending_count(self, obj: WebhookEndpoint) -> int:
-        return getattr(obj, "pending_total", 0)
+        return getattr(obj, "pending_total", None) or 0
 
     @admin.display(description=_("delivery log"))
     def deliveries_link(self, obj: WebhookEndpoint) -> str:
