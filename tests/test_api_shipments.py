@@ -287,7 +287,9 @@ def test_a_concurrent_insert_of_the_same_package_reads_as_existing(queued, monke
         real_insert(rows, **kwargs)
 
     monkeypatch.setattr(registration, "_insert", racing_insert)
-    report = registration.register_shipments([registration.ShipmentInput(tracking_number=UPS)])
+    report = registration.register_shipments(
+        items=[registration.ShipmentInput(tracking_number=UPS)]
+    )
     assert report.outcomes[0].created is False and report.to_fetch == []
     assert ChangeRecord.objects.count() == 0
 

@@ -102,7 +102,7 @@ def _registration_error(exc: registration.RegistrationError) -> dict[str, Any]:
 
 
 def _register(items: list[registration.ShipmentInput]) -> registration.RegistrationReport:
-    report = registration.register_shipments(items)
+    report = registration.register_shipments(items=items)
     tasks.enqueue_fetches(report.to_fetch)
     return report
 

@@ -1,6 +1,6 @@
 """Shipments registered by other systems (the REST API): stored at once, fetched by a task.
 
-`register_shipments(items)` takes up to a bulk request's worth of items and answers one outcome
+`register_shipments(items=...)` takes up to a bulk request's worth of items and answers one outcome
 per item, in order: created, existing (same carrier and normalised number; blank details are
 filled in, never overwritten) or an input error with its field. Each item stands alone: a bad
 item never stops the others, and a good one is stored whole (row, `shipment.created` change
@@ -18,14 +18,14 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection, transaction
-from django.db.models.constants import OnConflict
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..domain import carrier_formats
 from ..domain.numbers import TrackingInputError, normalize_carrier_code, validate_tracking_number
 from ..models import Carrier, Shipment, new_public_token
+from . import shipment_rows
 from .outbox import record_created
 
 #: Field limits (the model's columns); longer values are refused, never cut.
@@ -158,7 +158,7 @@ def _check(item: ShipmentInput, carriers: dict[str, tuple[int, bool]]) -> _Check
     )
 
 
-def register_shipments(items: Sequence[ShipmentInput]) -> RegistrationReport:
+def register_shipments(*, items: Sequence[ShipmentInput]) -> RegistrationReport:
     """Store new shipments and find known ones; see the module's text."""
     carriers = {
         c.code: (c.pk, c.is_active) for c in Carrier.objects.only("pk", "code", "is_active")
@@ -248,35 +248,15 @@ def _fill_blank(row: dict[str, Any], details: dict[str, str]) -> None:
 
 
 def _insert(rows: dict[tuple[int, str], tuple[_Checked, str]], *, queued_at: datetime) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING with executemany: the ORM's bulk_create spends ~1 ms of
-    Python per row on this 40-column model (see csv_import); a bulk request's 1,000 rows would
-    spend a second on it."""
-    fields = [f for f in Shipment._meta.concrete_fields if not f.primary_key]
-    now = timezone.now()
-    per_row_names = {"carrier", "tracking_number", "public_token", *DETAILS}
-    constant: dict[str, Any] = {}
-    for f in fields:
-        if f.name in per_row_names:
-            continue
-        value = now if f.name in {"created_at", "updated_at"} else f.get_default()
-        if f.name == "refresh_queued_at":
-            value = queued_at
-        constant[f.name] = f.get_db_prep_save(value, connection)
-    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
-    sql = (
-        f"{connection.ops.insert_statement(on_conflict=OnConflict.IGNORE)} "
-        f"{connection.ops.quote_name(Shipment._meta.db_table)} ({columns}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        + connection.ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)
+    shipment_rows.insert_new(
+        [
+            {
+                "carrier": carrier_id,
+                "tracking_number": number,
+                "public_token": token,
+                **item.details,
+            }
+            for (carrier_id, number), (item, token) in rows.items()
+        ],
+        queued_at=queued_at,
     )
-    params: list[list[Any]] = []
-    for (carrier_id, number), (item, token) in rows.items():
-        per_row = {
-            "carrier": carrier_id,
-            "tracking_number": number,
-            "public_token": token,
-            **item.details,
-        }
-        params.append([per_row[f.name] if f.name in per_row else constant[f.name] for f in fields])
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
