@@ -667,3 +667,22 @@ def test_cron_refresh_due_queues_the_retries_that_came_due(
     with django_capture_on_commit_callbacks() as callbacks:
         call_command("refresh_due", stdout=StringIO())
     assert tasks.send_webhooks.enqueue in callbacks
+
+
+def test_every_shipment_of_a_bulk_request_reaches_the_endpoint_without_waiting_for_a_sweep(
+    debug, client, httpserver, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr("tracking.tasks.enqueue_refreshes", lambda ids, **kw: None)
+    monkeypatch.setattr("tracking.tasks.enqueue_fetches", lambda ids: None)
+    httpserver.expect_request("/bulk").respond_with_data("", status=204)
+    outbound_webhooks.create_endpoint(
+        url=httpserver.url_for("/bulk"), event_types=["shipment.created"]
+    )
+    api = make_api(client)
+    items = [{"tracking_number": f"WB{i:04d}", "carrier_code": "ups"} for i in range(450)]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post("/api/v1/shipments/bulk", {"shipments": items}).json()["created"] == 450
+    # The request dispatched the outbox's first batch (200); the send task took the rest.
+    assert not ChangeRecord.objects.undispatched().exists()
+    assert len(received(httpserver, "/bulk")) == 450
+    assert WebhookDelivery.objects.filter(state=DeliveryState.DELIVERED).count() == 450

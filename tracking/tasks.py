@@ -154,6 +154,10 @@ RETRY_QUEUE_AHEAD_SECONDS = 120
 @logged_task
 def send_webhooks() -> dict[str, Any]:
     """Send the due webhook deliveries (services/outbound_webhooks.py); queue the next retry."""
+    # A request dispatches only the outbox's first batch after its commit (a bulk request's
+    # 1,000 records would otherwise wait for the scheduler's sweep): take the rest now, so their
+    # deliveries go out in this run.
+    outbox.dispatch()
     report = outbound_webhooks.send_due()
     retry_at = report.next_retry_at
     soon = retry_at is not None and (
