@@ -340,9 +340,17 @@ def test_list_filters(api):
         ({"limit": "ten"}, 422, "wrong_type"),
         ({"status": "ZZ"}, 422, "not_allowed"),
         ({"updated_since": "yesterday"}, 422, "wrong_type"),
+        ({"updated_since": "0.5"}, 422, "wrong_type"),
+        ({"updated_since": "9999-12-31T23:59:59-23:59"}, 422, "out_of_range"),
+        ({"updated_since": "0001-01-01T00:00:00+23:59"}, 422, "out_of_range"),
         ({"needs_attention": "maybe"}, 422, "wrong_type"),
         ({"reference": "a\x00b"}, 422, "invalid"),
         ({"reference": "x" * 101}, 422, "too_long"),
+        ({"reference": ""}, 422, "too_short"),
+        ({"cursor": ""}, 422, "too_short"),
+        ({"stauts": "EX"}, 422, "unknown_parameter"),
+        ({"carrier": "fedx"}, 422, "carrier_unknown"),
+        ({"status": ["IT", "DE"]}, 422, "repeated_parameter"),
     ],
 )
 def test_list_parameters_that_make_no_sense(api, params, status, code):

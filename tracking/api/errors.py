@@ -91,6 +91,19 @@ def problem(
     return json_response(status, {"errors": list(errors)}, headers=headers)
 
 
+def only_query(request: HttpRequest, *allowed: str) -> None:
+    """Refuse query parameters the route does not take: a typo (`?stauts=EX`) must not quietly
+    answer everything."""
+    unknown = sorted(set(request.GET) - set(allowed))
+    if unknown:
+        raise ApiError(422, "unknown_parameter", "Unknown query parameter.", field=unknown[0][:100])
+    for name, values in request.GET.lists():
+        if len(values) > 1:  # one would be dropped: say so (lists are comma-separated)
+            raise ApiError(
+                422, "repeated_parameter", "Give it once (a list: comma-separated).", field=name
+            )
+
+
 def field_name(loc: Iterable[Any]) -> str | None:
     parts = [str(p) for p in loc]
     while parts and parts[0] in _LOCATIONS:

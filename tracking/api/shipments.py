@@ -31,7 +31,7 @@ from ..queries import api_shipments
 from ..services import registration, scheduling
 from . import idempotent
 from .auth import READ, WRITE
-from .errors import ApiError, error, json_response, problem, validation_errors
+from .errors import ApiError, error, json_response, only_query, problem, validation_errors
 from .schemas import (
     AcceptedOut,
     BulkOut,
@@ -48,6 +48,15 @@ BULK_MAX = 1000
 PAGE_DEFAULT = 50
 PAGE_MAX = 100
 ID_MAX = 2**63 - 1
+LIST_PARAMETERS = (
+    "status",
+    "carrier",
+    "reference",
+    "updated_since",
+    "needs_attention",
+    "cursor",
+    "limit",
+)
 ShipmentId = Annotated[int, Path(ge=1, le=ID_MAX, description="The shipment's id.")]
 IdempotencyKey = Annotated[
     str | None,
@@ -119,6 +128,8 @@ def _register(items: list[registration.ShipmentInput]) -> registration.Registrat
 def create_shipment(
     request: HttpRequest, payload: ShipmentIn, idempotency_key: IdempotencyKey = None
 ) -> HttpResponse:
+    only_query(request)
+
     def run() -> HttpResponse:
         report = _register([_input(payload)])
         outcome = report.outcomes[0]
@@ -173,6 +184,8 @@ def _parse_bulk(request: HttpRequest) -> list[Any]:
     },
 )
 def bulk_create(request: HttpRequest, idempotency_key: IdempotencyKey = None) -> HttpResponse:
+    only_query(request)
+
     def run() -> HttpResponse:
         raw_items = _parse_bulk(request)
         parsed: dict[int, registration.ShipmentInput] = {}
@@ -249,7 +262,16 @@ def _since(value: str | None) -> datetime | None:
             "Not an ISO 8601 time (like 2026-12-01T08:00:00Z).",
             field="updated_since",
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        # In UTC here, where a time at the very edge of the calendar fails (9999-12-31T23:00-05:00
+        # is in the year 10000), rather than in the database driver.
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ApiError(
+            422, "out_of_range", "The time is outside the calendar in UTC.", field="updated_since"
+        ) from None
 
 
 def _codes(value: str | None, field: str) -> list[str]:
@@ -258,6 +280,19 @@ def _codes(value: str | None, field: str) -> list[str]:
         if "\x00" in code:
             raise ApiError(422, "invalid", "Text may not contain NUL characters.", field=field)
     return codes
+
+
+def _carrier_ids(value: str | None) -> list[int]:
+    codes = [c.lower() for c in _codes(value, "carrier")]
+    if not codes:
+        return []
+    known = api_shipments.carrier_ids(codes)
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise ApiError(
+            422, "carrier_unknown", f"Unknown carrier code {unknown[0][:64]!r}.", field="carrier"
+        )
+    return list(known.values())
 
 
 def _statuses(value: str | None) -> list[str]:
@@ -288,19 +323,22 @@ def list_shipments(
     status: Annotated[
         str | None,
         Query(
+            min_length=1,
             max_length=100,
             description="Status codes, comma-separated (IT,EX); none: never fetched.",
         ),
     ] = None,
     carrier: Annotated[
-        str | None, Query(max_length=300, description="Carrier codes, comma-separated.")
+        str | None,
+        Query(min_length=1, max_length=300, description="Carrier codes, comma-separated."),
     ] = None,
     reference: Annotated[
-        str | None, Query(max_length=100, description="Exact order reference.")
+        str | None, Query(min_length=1, max_length=100, description="Exact order reference.")
     ] = None,
     updated_since: Annotated[
         str | None,
         Query(
+            min_length=1,
             max_length=40,
             description="Changed at or after this time (ISO 8601; UTC when no offset).",
             format="date-time",
@@ -310,20 +348,30 @@ def list_shipments(
         bool | None,
         Query(description="Exceptions, failed attempts, no news for days, failing refreshes."),
     ] = None,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(min_length=1, max_length=64, description="`next_cursor` of the page before."),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
 ) -> HttpResponse:
+    only_query(request, *LIST_PARAMETERS)
+    for name in LIST_PARAMETERS:
+        # django-ninja reads `?reference=` as no parameter at all; an empty filter is a mistake.
+        if request.GET.get(name) == "":
+            raise ApiError(
+                422, "too_short", "Leave the parameter out rather than empty.", field=name
+            )
     if reference is not None and "\x00" in reference:
         raise ApiError(422, "invalid", "Text may not contain NUL characters.", field="reference")
     filters = api_shipments.ShipmentFilters(
         statuses=_statuses(status),
-        carrier_codes=[c.lower() for c in _codes(carrier, "carrier")],
+        carrier_ids=_carrier_ids(carrier),
         reference=(reference or "").strip(),
         updated_since=_since(updated_since),
         needs_attention=needs_attention,
     )
     page = api_shipments.shipment_page(
-        filters, after=_decode_cursor(cursor) if cursor else None, limit=limit
+        filters, after=_decode_cursor(cursor) if cursor is not None else None, limit=limit
     )
     return json_response(
         200,
@@ -341,6 +389,7 @@ def list_shipments(
     summary="One shipment with its events (newest first)",
 )
 def get_shipment(request: HttpRequest, shipment_id: ShipmentId) -> HttpResponse:
+    only_query(request)
     found = api_shipments.shipment_with_events(shipment_id, EVENT_FIELDS)
     if found is None:
         raise ApiError(404, "not_found", "No shipment with this id.")
@@ -359,6 +408,7 @@ def get_shipment(request: HttpRequest, shipment_id: ShipmentId) -> HttpResponse:
     "webhook, or read the shipment again.",
 )
 def refresh(request: HttpRequest, shipment_id: ShipmentId) -> HttpResponse:
+    only_query(request)
     shipment = Shipment.objects.select_related("carrier").filter(pk=shipment_id).first()
     if shipment is None:
         raise ApiError(404, "not_found", "No shipment with this id.")

@@ -13,7 +13,7 @@ from ..presentation.api_answer import or_none, utc_iso
 from ..services import outbound_webhooks
 from . import idempotent
 from .auth import READ, WRITE, key_of
-from .errors import ApiError, json_response
+from .errors import ApiError, json_response, only_query
 from .schemas import (
     WebhookEndpointCreatedOut,
     WebhookEndpointIn,
@@ -45,6 +45,7 @@ def endpoint_resource(endpoint: WebhookEndpoint) -> dict[str, Any]:
     summary="List webhook endpoints",
 )
 def list_endpoints(request: HttpRequest) -> HttpResponse:
+    only_query(request)
     endpoints = WebhookEndpoint.objects.order_by("id")
     return json_response(200, {"data": [endpoint_resource(e) for e in endpoints]})
 
@@ -61,6 +62,8 @@ def list_endpoints(request: HttpRequest) -> HttpResponse:
 def create_endpoint(
     request: HttpRequest, payload: WebhookEndpointIn, idempotency_key: IdempotencyKey = None
 ) -> HttpResponse:
+    only_query(request)
+
     def run() -> HttpResponse:
         try:
             made = outbound_webhooks.create_endpoint(
@@ -84,6 +87,7 @@ def create_endpoint(
     summary="Delete a webhook endpoint (its waiting deliveries are dropped)",
 )
 def delete_endpoint(request: HttpRequest, endpoint_id: EndpointId) -> HttpResponse:
+    only_query(request)
     if not outbound_webhooks.delete_endpoint(endpoint_id=endpoint_id):
         raise ApiError(404, "not_found", "No webhook endpoint with this id.")
     return HttpResponse(status=204)
