@@ -33,6 +33,8 @@ if not SECRET_KEY:
     SECRET_KEY = _DEV_SECRET_KEY
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+# Where people reach this site: the links in e-mails, outgoing webhooks and API answers.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -132,6 +134,8 @@ LOGIN_REDIRECT_URL = "/staff/"
 # Translations live in the app (tracking/locale/), where Django finds them without LOCALE_PATHS.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English")]
+# One date and time style per language (tracking/formats/<lang>/formats.py).
+FORMAT_MODULE_PATH = ["tracking.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -298,9 +302,6 @@ API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2_000_000)
 # Hours an Idempotency-Key's stored answer is replayed for a retry (then pruned).
 API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
-# Where customers open their tracking page (e.g. https://track.example.com), for `public_url` in
-# webhook payloads; empty: API answers use the request's own host, webhook payloads the path.
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
 
 # --- Outgoing webhooks (services/outbound_webhooks.py) ----------------------------------------
 # Seconds to wait before each retry of a failed delivery (then it is given up): about a day.
@@ -354,3 +355,6 @@ PUBLIC_CLIENT_IP_HEADER = env.str("PUBLIC_CLIENT_IP_HEADER", default="")
 # A shipment not delivered and not checked for this many minutes is refreshed when its public
 # page is opened (at most once per this many minutes per shipment). 0: never.
 PUBLIC_STALE_MINUTES = env.int("PUBLIC_STALE_MINUTES", default=30)
+# An open tracking page checks for news this often (seconds) until the parcel is delivered.
+# 0: never (the page says to reload instead).
+PUBLIC_PAGE_REFRESH_SECONDS = env.int("PUBLIC_PAGE_REFRESH_SECONDS", default=120)

@@ -73,9 +73,9 @@ def errors_for(*statuses: int) -> dict[int, Any]:
 
 
 def public_url(request: HttpRequest, shipment: Shipment) -> str:
-    base = settings.PUBLIC_BASE_URL.rstrip("/")
-    path = public_path(shipment)
-    return base + path if base else request.build_absolute_uri(path)
+    # SITE_URL, not the request's host: the address customers are given is the same whichever
+    # host name or internal address the shop's system called the API on.
+    return settings.SITE_URL.rstrip("/") + public_path(shipment)
 
 
 def _resource(request: HttpRequest, shipment: Shipment) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from .api_calls import ApiCall, ApiCallQuerySet
 from .api_keys import ApiKey, ApiKeyQuerySet, ApiScope, IdempotencyRecord
-from .carriers import Carrier, CarrierQuerySet
+from .carriers import Carrier, CarrierQuerySet, InactiveReason
 from .coordination import LookupThrottle, RateLimitState, WebhookReceipt, WebhookReceiptQuerySet
 from .events import TrackingEvent, TrackingEventQuerySet
 from .imports import ImportItem, ImportJob, ImportRowError
@@ -34,6 +34,7 @@ __all__ = [
     "ImportItem",
     "ImportJob",
     "ImportRowError",
+    "InactiveReason",
     "LookupThrottle",
     "RateLimitState",
     "Shipment",

@@ -108,7 +108,7 @@ _NULL_WHEN_EMPTY = frozenset(
 
 def event_resource(row: Mapping[str, Any]) -> dict[str, Any]:
     """Every field the carrier sent for one scan (ShipEngine's track_event names), from a row of
-    EVENT_FIELDS; the same values as event_as_api_dict() of track --json, and two more."""
+    EVENT_FIELDS; the same fields and values as event_as_api_dict() of `track --json`."""
     out = {}
     for name in EVENT_FIELDS:
         value = row[name]

@@ -1,22 +1,33 @@
-"""Map points: events with coordinates, numbered in time order."""
+"""Map points: events with coordinates, numbered in time order (the timeline shows the same
+numbers next to the same scans)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..domain import statuses
 from ..models import TrackingEvent
-from .dates import local_time_text
+from . import dates
 from .words import event_place, event_text, sort_key
 
 
-def map_points(events: Iterable[TrackingEvent]) -> list[dict[str, Any]]:
+def located_in_order(events: Iterable[TrackingEvent]) -> list[TrackingEvent]:
+    return sorted((e for e in events if e.has_location), key=sort_key)
+
+
+def marker_numbers(events: Iterable[TrackingEvent]) -> dict[int, int]:
+    """{event id: its number on the map}."""
+    return {e.pk: n for n, e in enumerate(located_in_order(events), start=1) if e.pk is not None}
+
+
+def map_points(events: Sequence[TrackingEvent]) -> list[dict[str, Any]]:
     """Events with coordinates, oldest first, numbered from 1, the last marked latest. Only plain
     values (JSON-safe, rendered with json_script): never a whole model or the raw answer."""
-    located = sorted((e for e in events if e.has_location), key=sort_key)
+    located = located_in_order(events)
     points = []
     for n, event in enumerate(located, start=1):
+        moment = dates.event_moment(event)
         points.append(
             {
                 "n": n,
@@ -26,7 +37,7 @@ def map_points(events: Iterable[TrackingEvent]) -> list[dict[str, Any]]:
                 if event.status_code in statuses.API_DESCRIPTIONS
                 else "",
                 "css": statuses.css(event.status_code),
-                "time": local_time_text(event),
+                "time": dates.short_when(moment) if moment else "",
                 "place": event_place(event),
                 "description": event_text(event),
                 "latest": n == len(located),

@@ -186,7 +186,7 @@ def replay(*, delivery_ids: Iterable[int]) -> int:
 # Fan-out (an outbox consumer)
 # --------------------------------------------------------------------------------------------
 def public_url(shipment: Shipment) -> str:
-    return settings.PUBLIC_BASE_URL.rstrip("/") + public_path(shipment)
+    return settings.SITE_URL.rstrip("/") + public_path(shipment)
 
 
 def _kind_for(endpoint: WebhookEndpoint, kinds: Sequence[str]) -> str | None:

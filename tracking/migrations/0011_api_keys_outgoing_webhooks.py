@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracking', '0009_outbox_customer_postcode_language'),
+        ('tracking', '0010_carrier_inactive_reason'),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("tracking", "0010_api_keys_outgoing_webhooks"),
+        ("tracking", "0011_api_keys_outgoing_webhooks"),
     ]
 
     operations = [
