@@ -424,7 +424,7 @@ def generate(
 
     if vendor == "sqlite":
         if fts:  # the events' places, in one pass (the per-event trigger was off for the load)
-            from tracking.search import PLACE_REBUILD_SQL
+            from tracking.models.search import PLACE_REBUILD_SQL
 
             raw.execute(PLACE_REBUILD_SQL)
         for sql in saved_sql:

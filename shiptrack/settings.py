@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_tasks_db",
+    # django-ninja: the REST API (tracking/api/); listed so its docs page uses the Swagger UI
+    # files the package ships (served by whitenoise) instead of a CDN.
+    "ninja",
     "tracking",
 ]
 
@@ -291,6 +294,30 @@ SHIPENGINE_WEBHOOK_SECRET = env.str("SHIPENGINE_WEBHOOK_SECRET", default="")
 SHIPENGINE_WEBHOOK_SECRET_HEADER = env.str(
     "SHIPENGINE_WEBHOOK_SECRET_HEADER", default="X-Shiptrack-Webhook-Secret"
 )
+
+# --- REST API for shops and other systems (tracking/api/) ------------------------------------
+# Requests per minute per API key unless the key sets its own (answered 429 + Retry-After).
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
+# Largest request body the API reads (a bulk request of 1,000 shipments is ~300 KB); 413 beyond.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2_000_000)
+# Hours an Idempotency-Key's stored answer is replayed for a retry (then pruned).
+API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
+
+# --- Outgoing webhooks (services/outbound_webhooks.py) ----------------------------------------
+# Seconds to wait before each retry of a failed delivery (then it is given up): about a day.
+WEBHOOK_RETRY_SCHEDULE_SECONDS = [
+    int(s)
+    for s in env.list("WEBHOOK_RETRY_SCHEDULE_SECONDS", default=[5, 300, 1800, 7200, 18000, 36000])
+]
+# An endpoint whose deliveries have failed for this long (no success between) is disabled.
+WEBHOOK_DISABLE_AFTER_HOURS = env.int("WEBHOOK_DISABLE_AFTER_HOURS", default=24)
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=5.0)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
+# Private, loopback and link-local targets are refused unless this is on (an endpoint inside
+# your own network). With DEBUG on, http://localhost (and loopback) is allowed for development.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+# Deliveries (and their attempt log) are kept this many days.
+WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30)
 
 # --- CSV import -------------------------------------------------------------------------------
 # Uploaded CSV files wait here for the worker (a directory every worker can read).

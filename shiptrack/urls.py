@@ -7,6 +7,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("staff/", include("tracking.web.staff.urls")),
+    path("api/v1/", include("tracking.api.urls")),
     path("webhooks/", include("tracking.webhooks.urls")),
     path("", include("tracking.web.public.urls")),
 ]

@@ -15,13 +15,14 @@ from typing import Any
 
 from django.db import transaction
 from django.tasks import TaskResultStatus, task, task_backends
+from django.utils import timezone
 from django_tasks_db import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
 from .domain.numbers import TrackingInputError
 from .models import ImportJob, Shipment
 from .ops.logging import logged_task
-from .services import import_jobs, scheduling
+from .services import import_jobs, outbound_webhooks, outbox, scheduling
 from .services import tracking as tracking_service
 from .shipengine import ShipEngineError
 
@@ -65,10 +66,40 @@ def enqueue_refreshes(shipment_ids: Sequence[int], *, priority: int = 0) -> None
     refresh = refresh_shipment.using(priority=priority) if priority else refresh_shipment
 
     def _enqueue() -> None:
+        if _queues_in_database():
+            # One transaction for the lot: a bulk API request's 1,000 rows cost one commit,
+            # not 1,000 (the database backend only writes rows; nothing runs here).
+            with transaction.atomic():
+                for shipment_id in ids:
+                    refresh.enqueue(shipment_id)
+            return
         for shipment_id in ids:
             refresh.enqueue(shipment_id)
 
     transaction.on_commit(_enqueue)
+
+
+#: A request that queues more fetches than this queues one task that queues them (a bulk API
+#: request must not spend most of its time writing 1,000 task rows).
+FETCHES_QUEUED_IN_REQUEST = 50
+
+
+@task()
+@logged_task
+def queue_refreshes(shipment_ids: list[int]) -> dict[str, Any]:
+    """Queue a refresh for each shipment (the fan-out of a large request, done by a worker)."""
+    enqueue_refreshes(shipment_ids)
+    return {"queued": len(shipment_ids)}
+
+
+def enqueue_fetches(shipment_ids: Sequence[int]) -> None:
+    """The first fetch of shipments registered by a request: a refresh task per shipment, queued
+    right away for a few, through one queue_refreshes task for many."""
+    ids = list(shipment_ids)
+    if len(ids) <= FETCHES_QUEUED_IN_REQUEST or not _queues_in_database():
+        enqueue_refreshes(ids)
+        return
+    transaction.on_commit(lambda: queue_refreshes.enqueue(ids))
 
 
 def enqueue_import_fetches(shipment_ids: Sequence[int]) -> None:
@@ -99,3 +130,46 @@ def queue_depth() -> int | None:
     if isinstance(backend, DatabaseBackend):
         return DBTaskResult.objects.filter(status=TaskResultStatus.READY).count()
     return None
+
+
+def _queues_in_database() -> bool:
+    return isinstance(task_backends["default"], DatabaseBackend)
+
+
+# --- Outgoing webhooks ------------------------------------------------------------------------
+#: A retry due sooner than this is queued for its time; later ones wait for the scheduler's sweep
+#: (run_worker), so a long schedule does not pile up future tasks.
+RETRY_QUEUE_AHEAD_SECONDS = 120
+
+
+@task()
+@logged_task
+def send_webhooks() -> dict[str, Any]:
+    """Send the due webhook deliveries (services/outbound_webhooks.py); queue the next retry."""
+    # A request dispatches only the outbox's first batch after its commit (a bulk request's
+    # 1,000 records would otherwise wait for the scheduler's sweep): take the rest now, so their
+    # deliveries go out in this run.
+    outbox.dispatch()
+    report = outbound_webhooks.send_due()
+    retry_at = report.next_retry_at
+    soon = retry_at is not None and (
+        (retry_at - timezone.now()).total_seconds() <= RETRY_QUEUE_AHEAD_SECONDS
+    )
+    if soon and task_backends["default"].supports_defer:
+        send_webhooks.using(run_after=retry_at).enqueue()
+    return {
+        "delivered": report.delivered,
+        "failed_attempts": report.failed_attempts,
+        "next_retry_at": retry_at.isoformat() if retry_at else None,
+    }
+
+
+def enqueue_webhook_sends() -> None:
+    """Queue a send run when deliveries are due (after an outbox batch, on the scheduler's
+    sweep, after a replay)."""
+    if not outbound_webhooks.anything_due():
+        return
+    transaction.on_commit(send_webhooks.enqueue)
+
+
+outbox.on_dispatched.append(enqueue_webhook_sends)

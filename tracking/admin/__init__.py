@@ -1,4 +1,5 @@
-"""The Django admin, one module per model family: carriers, shipments, events, API calls.
+"""The Django admin, one module per model family: carriers, shipments, events, API calls, API
+keys, outgoing webhooks.
 
 Every changelist costs a fixed number of queries however many rows there are: related rows come
 with `list_select_related`, per-row counts are annotations, and filters never list values with a
@@ -8,10 +9,10 @@ scan of a large table. Writes go through services, like everywhere else.
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from . import api_calls, carriers, events, shipments
+from . import api_calls, api_keys, carriers, events, shipments, webhooks
 
 admin.site.site_header = _("shiptrack administration")
 admin.site.site_title = _("shiptrack admin")
-admin.site.index_title = _("Carriers, shipments and API health")
+admin.site.index_title = _("Carriers, shipments, API health, API keys and webhooks")
 
-__all__ = ["api_calls", "carriers", "events", "shipments"]
+__all__ = ["api_calls", "api_keys", "carriers", "events", "shipments", "webhooks"]

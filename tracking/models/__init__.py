@@ -1,21 +1,36 @@
 """The tables, one module per model family, with their QuerySets beside them."""
 
 from .api_calls import ApiCall, ApiCallQuerySet
+from .api_keys import ApiKey, ApiKeyQuerySet, ApiScope, IdempotencyRecord
 from .carriers import Carrier, CarrierQuerySet, InactiveReason
 from .coordination import LookupThrottle, RateLimitState, WebhookReceipt, WebhookReceiptQuerySet
 from .events import TrackingEvent, TrackingEventQuerySet
 from .imports import ImportItem, ImportJob, ImportRowError
 from .outbox import ChangeKind, ChangeRecord, ChangeRecordQuerySet
 from .shipments import Shipment, ShipmentQuerySet, new_public_token
+from .webhook_endpoints import (
+    RESPONSE_BODY_MAX,
+    DeliveryState,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDeliveryQuerySet,
+    WebhookEndpoint,
+)
 
 __all__ = [
+    "RESPONSE_BODY_MAX",
     "ApiCall",
     "ApiCallQuerySet",
+    "ApiKey",
+    "ApiKeyQuerySet",
+    "ApiScope",
     "Carrier",
     "CarrierQuerySet",
     "ChangeKind",
     "ChangeRecord",
     "ChangeRecordQuerySet",
+    "DeliveryState",
+    "IdempotencyRecord",
     "ImportItem",
     "ImportJob",
     "ImportRowError",
@@ -26,6 +41,10 @@ __all__ = [
     "ShipmentQuerySet",
     "TrackingEvent",
     "TrackingEventQuerySet",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDeliveryQuerySet",
+    "WebhookEndpoint",
     "WebhookReceipt",
     "WebhookReceiptQuerySet",
     "new_public_token",

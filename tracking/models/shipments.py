@@ -152,6 +152,9 @@ class Shipment(models.Model):
             models.Index(fields=["reference"], name="shipment_reference"),
             models.Index(fields=["label_id"], name="shipment_label_id"),
             models.Index(fields=["status_code", "-last_event_at"], name="shipment_status_last"),
+            # The REST API's status filter, newest first (by id): without it SQLite reads every
+            # shipment of the status and sorts them (0.2 s for an exception filter at 1M rows).
+            models.Index(fields=["status_code", "-id"], name="shipment_status_newest"),
             models.Index(fields=["carrier", "-last_event_at"], name="shipment_carrier_last"),
             models.Index(fields=["-last_event_at", "-id"], name="shipment_last_event"),
             models.Index(fields=["estimated_delivery_date"], name="shipment_eta"),

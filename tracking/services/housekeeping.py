@@ -1,6 +1,6 @@
 """Pruning what is kept only for a while: API-call records, webhook receipts, finished lookup
-counters. Batched, each batch its own short transaction, so a large backlog never holds the
-write lock for long. Run by the scheduler, `refresh_due` and `prune_api_calls`."""
+counters, stored Idempotency-Key answers, finished outgoing webhook deliveries. Batched, each
+batch its own short transaction, so a large backlog never holds the write lock for long. Run by the scheduler, `refresh_due` and `prune_api_calls`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,14 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from ..models import ApiCall, LookupThrottle, WebhookReceipt
+from ..models import (
+    ApiCall,
+    DeliveryState,
+    IdempotencyRecord,
+    LookupThrottle,
+    WebhookDelivery,
+    WebhookReceipt,
+)
 from .throttling import KEEP_SECONDS
 
 
@@ -52,5 +59,20 @@ def housekeeping(*, now: datetime | None = None, batch_size: int = 5000) -> dict
         ),
         "lookup_counters": _delete_in_batches(
             LookupThrottle.objects.filter(window__lt=windows_cutoff), "window", batch_size
+        ),
+        "idempotency_records": _delete_in_batches(
+            IdempotencyRecord.objects.filter(
+                created_at__lt=now - timedelta(hours=settings.API_IDEMPOTENCY_HOURS)
+            ),
+            "created_at",
+            batch_size,
+        ),
+        # Finished deliveries only: a pending one is still owed to its endpoint.
+        "webhook_deliveries": _delete_in_batches(
+            WebhookDelivery.objects.exclude(state=DeliveryState.PENDING).filter(
+                created_at__lt=now - timedelta(days=settings.WEBHOOK_DELIVERY_RETENTION_DAYS)
+            ),
+            "created_at",
+            batch_size,
         ),
     }
