@@ -118,3 +118,31 @@ def test_a_failed_import_says_failed(staff_client):
     state = one(page, ".import-state").get_text(strip=True)
     assert state == "Failed" and "task" not in state.lower()
     assert page.select("progress") == []  # no full bars on a failure
+
+
+def _described_by_ids_exist(page) -> list[str]:
+    """Every id an aria-describedby names, and whether the page has it."""
+    ids = {el.get("id") for el in page.select("[id]")}
+    named = [i for el in page.select("[aria-describedby]") for i in el["aria-describedby"].split()]
+    assert named, "no field is described"
+    return [i for i in named if i not in ids]
+
+
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [
+        ("staff:shipment_add", {"carrier": "", "tracking_number": ""}),
+        ("staff:import", {"fetch": "on"}),
+    ],
+)
+def test_field_errors_and_help_are_what_the_fields_point_at(staff_client, url, data):
+    """Screen readers read a field's error and help through aria-describedby: the ids Django
+    puts there must be on the page."""
+    page = parse(staff_client.post(reverse(url), data))
+    assert page.select(".error"), "the bad form shows an error"
+    assert _described_by_ids_exist(page) == []
+
+
+def test_no_template_comment_reaches_a_page(staff_client):
+    html = staff_client.get(reverse("staff:shipment_list")).content.decode()
+    assert "{#" not in html and "#}" not in html
