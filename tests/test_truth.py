@@ -4,6 +4,9 @@ says it refreshes does, a disabled carrier is said and refused."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from itertools import pairwise
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
@@ -11,7 +14,9 @@ from django.utils import timezone
 
 from tests.html import one, parse, texts
 from tracking import services
+from tracking.admin.charts import CHART_LEFT, CHART_WIDTH, hourly_chart
 from tracking.models import Carrier, ImportJob, Shipment
+from tracking.queries.api_health import HourBucket
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +151,20 @@ def test_field_errors_and_help_are_what_the_fields_point_at(staff_client, url, d
 def test_no_template_comment_reaches_a_page(staff_client):
     html = staff_client.get(reverse("staff:shipment_list")).content.decode()
     assert "{#" not in html and "#}" not in html
+
+
+@pytest.mark.parametrize("hours", [1, 5, 24, 25, 48, 168])
+def test_the_api_health_chart_fills_its_width_and_labels_the_current_hour(hours):
+    start = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours)
+    buckets = [
+        HourBucket(hour=start + timedelta(hours=i), calls=3, failures=1, rate_limited=0)
+        for i in range(hours)
+    ]
+    chart = hourly_chart(buckets, peak=3)
+    last = chart["bars"][-1]
+    assert last["label"], "the current hour is labelled"
+    assert abs(last["x"] + chart["bar"] - (CHART_LEFT + CHART_WIDTH)) <= CHART_WIDTH / hours
+    labelled = [b["mid_x"] for b in chart["bars"] if b["label"]]
+    assert 1 <= len(labelled) <= 9
+    gaps = [b - a for a, b in pairwise(labelled)]
+    assert all(g >= 40 for g in gaps), gaps  # labels ~40 px wide never touch
