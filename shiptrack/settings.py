@@ -250,6 +250,18 @@ SHIPENGINE_MAX_ATTEMPTS = env.int("SHIPENGINE_MAX_ATTEMPTS", default=4)
 SHIPENGINE_RETRY_BUDGET = env.float("SHIPENGINE_RETRY_BUDGET", default=30.0)
 # The same when a person is waiting on a page (staff add/refresh, the public page's refresh).
 SHIPENGINE_INTERACTIVE_RETRY_BUDGET = env.float("SHIPENGINE_INTERACTIVE_RETRY_BUDGET", default=3.0)
+# Wall-clock deadlines, body read included: one attempt, and one whole call (attempts, back-off
+# and rate-limit waits together); a person waiting on a page gets the shorter interactive one.
+SHIPENGINE_ATTEMPT_DEADLINE_SECONDS = env.float("SHIPENGINE_ATTEMPT_DEADLINE_SECONDS", default=25.0)
+SHIPENGINE_CALL_DEADLINE_SECONDS = env.float("SHIPENGINE_CALL_DEADLINE_SECONDS", default=60.0)
+SHIPENGINE_INTERACTIVE_CALL_DEADLINE_SECONDS = env.float(
+    "SHIPENGINE_INTERACTIVE_CALL_DEADLINE_SECONDS", default=10.0
+)
+# A larger answer is refused (a recorded failure with back-off) and never read whole.
+SHIPENGINE_MAX_BODY_BYTES = env.int("SHIPENGINE_MAX_BODY_BYTES", default=5_000_000)
+# The longest shared pause a 429's Retry-After can impose on every process (longer ones are
+# clamped to it; non-numbers and infinities are ignored).
+SHIPENGINE_MAX_PAUSE_SECONDS = env.float("SHIPENGINE_MAX_PAUSE_SECONDS", default=120.0)
 # One limit for every worker and web process together (the API's default is 200 a minute).
 SHIPENGINE_RATE_LIMIT_PER_MINUTE = env.int("SHIPENGINE_RATE_LIMIT_PER_MINUTE", default=200)
 # Requests that may go out at once after an idle spell (1 = evenly spaced, never early).

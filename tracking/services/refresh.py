@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ..domain import refresh_policy
 from ..models import Shipment
+from ..ops.logging import redact
 from ..shipengine import ShipEngineError
 
 
@@ -42,8 +43,8 @@ def record_failure(
     with transaction.atomic():
         shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
         shipment.consecutive_failures += 1
-        shipment.last_error = error.one_line()[:2000]
-        shipment.last_error_code = error.code[:64]
+        shipment.last_error = redact(error.one_line())[:2000]
+        shipment.last_error_code = redact(error.code)[:64]
         shipment.last_error_at = now
         shipment.last_checked_at = now
         shipment.next_check_at = next_check_at(shipment, now=now)

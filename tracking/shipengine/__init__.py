@@ -17,13 +17,23 @@ from .client import (
     RateLimiter,
     ShipEngineClient,
 )
-from .errors import ApiError, BadResponseError, ErrorDetail, ShipEngineError, TransportError
+from .errors import (
+    ApiError,
+    BadResponseError,
+    CallCancelled,
+    ErrorDetail,
+    NotSent,
+    RateLimited,
+    ShipEngineError,
+    TransportError,
+)
 from .fields import parse_timestamp, parse_utc
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "ApiError",
     "BadResponseError",
+    "CallCancelled",
     "CallObserver",
     "CallRecord",
     "CarrierAccount",
@@ -31,6 +41,8 @@ __all__ = [
     "ClientConfig",
     "ErrorDetail",
     "NoRateLimit",
+    "NotSent",
+    "RateLimited",
     "RateLimiter",
     "ShipEngineClient",
     "ShipEngineError",

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import BadResponseError, ErrorDetail
-from .fields import code, integer, number, parse_utc, text
+from .fields import TooDeep, code, integer, number, parse_utc, sanitized, text
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,12 @@ class TrackingInfo:
             raise BadResponseError(
                 f"Tracking answer is a JSON {type(data).__name__}, expected an object"
             )
+        try:
+            # NUL bytes out, strings and numbers cut to what a database holds, depth bounded:
+            # what is stored as the raw answer can always be stored.
+            data = sanitized(data)
+        except TooDeep as exc:
+            raise BadResponseError(f"Tracking answer is unreadable: {exc}") from None
         raw_events = data.get("events")
         if raw_events is None:
             raw_events = []
