@@ -232,8 +232,19 @@ TASKS = {
 REFRESH_SCHEDULE_SECONDS = env.int("REFRESH_SCHEDULE_SECONDS", default=60)
 # How many due shipments one scheduler run queues at most (the rest wait for the next run).
 REFRESH_BATCH_SIZE = env.int("REFRESH_BATCH_SIZE", default=1000)
-# A queued refresh not finished after this long is treated as lost (a crashed worker) and queued again.
+# A queued refresh not served after this long is treated as lost and queued again. The queue never
+# holds more than SHIPENGINE_RATE_LIMIT_PER_MINUTE x this (what the plan serves in that time).
 REFRESH_QUEUE_TIMEOUT_MINUTES = env.int("REFRESH_QUEUE_TIMEOUT_MINUTES", default=30)
+# Shipments per refresh_many task (one task serves a chunk, one shipment at a time).
+REFRESH_TASK_CHUNK = env.int("REFRESH_TASK_CHUNK", default=25)
+# Each run_worker writes a heartbeat this often; one silent for WORKER_LOST_AFTER_SECONDS is taken
+# for dead and its running task is handed to another worker (at most TASK_MAX_DELIVERIES times,
+# then it is marked failed; an import job then offers "Retry").
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=5.0)
+WORKER_LOST_AFTER_SECONDS = env.float("WORKER_LOST_AFTER_SECONDS", default=30.0)
+TASK_MAX_DELIVERIES = env.int("TASK_MAX_DELIVERIES", default=3)
+# On SIGTERM a worker gives its task this long to finish, then hands it back and exits.
+WORKER_STOP_GRACE_SECONDS = env.float("WORKER_STOP_GRACE_SECONDS", default=5.0)
 API_CALL_RETENTION_DAYS = env.int("API_CALL_RETENTION_DAYS", default=14)
 WEBHOOK_RECEIPT_RETENTION_DAYS = env.int("WEBHOOK_RECEIPT_RETENTION_DAYS", default=7)
 

@@ -10,12 +10,16 @@ from django.test import override_settings
 from django.utils import timezone
 
 from tracking import tasks
-from tracking.models import ApiCall, Carrier, Shipment, WebhookReceipt
+from tracking.models import ApiCall, Carrier, QueuedRefresh, Shipment, WebhookReceipt
 from tracking.services.refresh import next_check_at
 
 
 def carrier(code: str = "fedex", **kw) -> Carrier:
     return Carrier.objects.get_or_create(code=code, defaults={"name": code, **kw})[0]
+
+
+def queued_ids() -> set[int]:
+    return set(QueuedRefresh.objects.values_list("shipment_id", flat=True))
 
 
 def make(number: str, **fields) -> Shipment:
@@ -83,10 +87,7 @@ def test_enqueue_due_queues_each_due_shipment_once(django_capture_on_commit_call
         assert tasks.enqueue_due() == 3
         assert tasks.enqueue_due() == 0  # already queued: not again
     assert len(callbacks) == 1  # the second run had nothing to queue
-    queued = set(
-        Shipment.objects.filter(refresh_queued_at__isnull=False).values_list("pk", flat=True)
-    )
-    assert queued == {s.pk for s in due}
+    assert queued_ids() == {s.pk for s in due}
 
 
 @pytest.mark.django_db
@@ -95,11 +96,13 @@ def test_a_lost_claim_is_queued_again_after_the_timeout(
 ):
     settings.REFRESH_QUEUE_TIMEOUT_MINUTES = 30
     now = timezone.now()
-    make("LOST1", refresh_queued_at=now - timedelta(minutes=31))
-    make("BUSY1", refresh_queued_at=now - timedelta(minutes=5))
+    lost, busy = make("LOST1"), make("BUSY1")
+    QueuedRefresh.objects.create(shipment=lost, token="old", queued_at=now - timedelta(minutes=31))
+    QueuedRefresh.objects.create(shipment=busy, token="busy", queued_at=now - timedelta(minutes=5))
     with django_capture_on_commit_callbacks():
         assert tasks.enqueue_due() == 1
-    assert Shipment.objects.get(tracking_number="LOST1").refresh_queued_at >= now
+    row = QueuedRefresh.objects.get(shipment=lost)
+    assert row.queued_at >= now and row.token != "old"  # its old task will skip it
 
 
 @pytest.mark.django_db
@@ -110,10 +113,7 @@ def test_limit_and_order(django_capture_on_commit_callbacks):
     never = make("NEVER")
     with django_capture_on_commit_callbacks():
         assert tasks.enqueue_due(limit=2) == 2
-    queued = set(
-        Shipment.objects.filter(refresh_queued_at__isnull=False).values_list("pk", flat=True)
-    )
-    assert queued == {never.pk, old.pk}
+    assert queued_ids() == {never.pk, old.pk}
 
 
 @pytest.mark.django_db
@@ -122,7 +122,7 @@ def test_queued_refreshes_run_and_release_the_claim(django_capture_on_commit_cal
     with django_capture_on_commit_callbacks(execute=True):
         tasks.enqueue_due()
     s.refresh_from_db()
-    assert s.refresh_queued_at is None
+    assert not QueuedRefresh.objects.exists()
     assert s.status_code == "IT"
     assert s.events.count() > 0
     assert s.next_check_at > timezone.now()
@@ -134,7 +134,7 @@ def test_a_failed_refresh_backs_off_and_releases_the_claim(django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True):
         tasks.enqueue_due()
     s.refresh_from_db()
-    assert s.refresh_queued_at is None
+    assert not QueuedRefresh.objects.exists()
     assert s.consecutive_failures == 1
     assert s.last_error_code
     assert s.next_check_at > timezone.now()
@@ -170,12 +170,13 @@ def test_concurrent_schedulers_never_queue_a_shipment_twice():
         for t in threads:
             t.join()
     assert sum(counts) == 300
-    assert not Shipment.objects.filter(refresh_queued_at__isnull=True).exists()
+    assert not Shipment.objects.filter(queued_refresh__isnull=True).exists()
+    assert QueuedRefresh.objects.count() == 300
 
 
 @pytest.mark.django_db(transaction=True)
 def test_database_backend_and_db_worker_end_to_end():
-    """With the production backend: enqueue_due writes one task row per shipment, a batch
+    """With the production backend: enqueue_due writes one refresh_many task per chunk, a batch
     worker (run_worker --batch, which is db_worker plus the scheduler) runs them all."""
     from django_tasks_db.models import DBTaskResult
 
@@ -185,7 +186,7 @@ def test_database_backend_and_db_worker_end_to_end():
         make(n, carrier=c)
     with override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}):
         assert tasks.enqueue_due() == 3
-        assert DBTaskResult.objects.count() == 3
+        assert DBTaskResult.objects.count() == 1  # one chunk (REFRESH_TASK_CHUNK)
         assert tasks.enqueue_due() == 0
         call_command(
             "run_worker",
@@ -197,7 +198,7 @@ def test_database_backend_and_db_worker_end_to_end():
             verbosity=0,
         )
         assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
-    fetched = Shipment.objects.filter(refresh_queued_at__isnull=True, last_checked_at__isnull=False)
+    fetched = Shipment.objects.filter(queued_refresh__isnull=True, last_checked_at__isnull=False)
     assert fetched.count() == 3
     assert Shipment.objects.get(tracking_number="FAULT-404").consecutive_failures == 1
     assert Shipment.objects.get(tracking_number="794698432183").events.exists()

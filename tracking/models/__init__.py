@@ -7,6 +7,7 @@ from .events import TrackingEvent, TrackingEventQuerySet
 from .imports import ImportItem, ImportJob, ImportRowError
 from .outbox import ChangeKind, ChangeRecord, ChangeRecordQuerySet
 from .shipments import Shipment, ShipmentQuerySet, new_public_token
+from .workers import QueuedRefresh, WorkerHeartbeat
 
 __all__ = [
     "ApiCall",
@@ -20,6 +21,7 @@ __all__ = [
     "ImportJob",
     "ImportRowError",
     "LookupThrottle",
+    "QueuedRefresh",
     "RateLimitState",
     "Shipment",
     "ShipmentQuerySet",
@@ -27,5 +29,6 @@ __all__ = [
     "TrackingEventQuerySet",
     "WebhookReceipt",
     "WebhookReceiptQuerySet",
+    "WorkerHeartbeat",
     "new_public_token",
 ]

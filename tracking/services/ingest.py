@@ -22,7 +22,7 @@ from ..domain.statuses import API_DESCRIPTIONS, Status
 from ..models import Shipment, TrackingEvent
 from ..shipengine import TrackEvent, TrackingInfo
 from .outbox import Change, record_changes
-from .refresh import next_check_at
+from .refresh import schedule
 
 
 def _max_lengths(model: type[models.Model]) -> dict[str, int]:
@@ -245,7 +245,12 @@ def _summary_changes(
     changes = truncated(changes, _SHIPMENT_LIMITS)
     for name, value in changes.items():
         setattr(shipment, name, value)
-    changes["next_check_at"] = shipment.next_check_at = next_check_at(shipment, now=now)
+    # A given-up shipment is never due (refresh_state); news brings it back to its schedule.
+    changes["next_check_at"], changes["refresh_state"] = schedule(shipment, now=now)
+    shipment.next_check_at, shipment.refresh_state = (
+        changes["next_check_at"],
+        changes["refresh_state"],
+    )
     changes["updated_at"] = shipment.updated_at = now
     return changes
 

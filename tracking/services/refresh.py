@@ -35,6 +35,12 @@ def next_check_at(shipment: Shipment, *, now: datetime) -> datetime | None:
     )
 
 
+def schedule(shipment: Shipment, *, now: datetime) -> tuple[datetime | None, str]:
+    """(next_check_at, refresh_state): when to poll next, and whether polling has given up."""
+    when = next_check_at(shipment, now=now)
+    return when, refresh_policy.refresh_state(status_code=shipment.status_code, next_check=when)
+
+
 def record_failure(
     *, shipment_id: int, error: ShipEngineError, now: datetime | None = None
 ) -> Shipment:
@@ -47,9 +53,10 @@ def record_failure(
         shipment.last_error_code = redact(error.code)[:64]
         shipment.last_error_at = now
         shipment.last_checked_at = now
-        shipment.next_check_at = next_check_at(shipment, now=now)
+        shipment.next_check_at, shipment.refresh_state = schedule(shipment, now=now)
         shipment.save(
             update_fields=[
+                "refresh_state",
                 "consecutive_failures",
                 "last_error",
                 "last_error_code",

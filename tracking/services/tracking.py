@@ -11,19 +11,19 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..domain.numbers import (
     TrackingInputError,
+    is_valid_carrier_code,
     normalize_carrier_code,
-    normalize_tracking_number,
     validate_label_id,
     validate_tracking_number,
 )
 from ..models import Carrier, Shipment
-from ..shipengine import BadResponseError, ShipEngineClient, ShipEngineError
+from ..shipengine import BadResponseError, NotSent, ShipEngineClient, ShipEngineError
 from . import api_client, throttling
 from .ingest import IngestResult, ingest_tracking
 from .outbox import record_created
@@ -72,7 +72,7 @@ def track_shipment(
     try:
         info = client.get_tracking(carrier.code, number)
     except ShipEngineError as exc:
-        if existing is not None:
+        if existing is not None and not isinstance(exc, NotSent):
             record_failure(shipment_id=existing.pk, error=exc)
         raise
     with transaction.atomic():
@@ -114,18 +114,30 @@ def track_label(*, label_id: str, client: ShipEngineClient | None = None) -> Shi
     try:
         info = client.get_label_tracking(label_id)
     except ShipEngineError as exc:
-        if existing is not None:
+        if existing is not None and not isinstance(exc, NotSent):
             record_failure(shipment_id=existing.pk, error=exc)
         raise
-    number = normalize_tracking_number(info.tracking_number)
     with transaction.atomic():
         if existing is not None:
             shipment = existing
         else:
-            if not number:
+            # The answer's number and code get the same checks as anything a person types: a
+            # formula, a 300-character number or an odd carrier code is refused, not stored.
+            if not info.tracking_number:
                 raise BadResponseError("The label's tracking answer has no tracking_number")
+            try:
+                number = validate_tracking_number(info.tracking_number)
+            except TrackingInputError as exc:
+                raise BadResponseError(
+                    f"The label's tracking answer has an unusable tracking_number: {exc}"
+                ) from None
             if not info.carrier_code:
                 raise BadResponseError("The label's tracking answer has no carrier_code")
+            if not is_valid_carrier_code(info.carrier_code):
+                raise BadResponseError(
+                    "The label's tracking answer has an unusable carrier_code "
+                    f"{info.carrier_code[:40]!r}"
+                )
             carrier, _created = Carrier.objects.get_or_create(
                 code=info.carrier_code,
                 defaults={"name": info.carrier_code.replace("_", " ").title()},
@@ -142,6 +154,11 @@ def track_label(*, label_id: str, client: ShipEngineClient | None = None) -> Shi
     return result.shipment
 
 
+def _unstorable(exc: Exception) -> BadResponseError:
+    logger.exception("an answer could not be stored")
+    return BadResponseError(f"The answer could not be stored ({type(exc).__name__})")
+
+
 def refresh_shipment(
     *, shipment_id: int, client: ShipEngineClient | None = None, interactive: bool = False
 ) -> IngestResult:
@@ -154,9 +171,17 @@ def refresh_shipment(
         else:
             info = client.get_tracking(shipment.carrier.code, shipment.tracking_number)
     except ShipEngineError as exc:
-        record_failure(shipment_id=shipment.pk, error=exc)
+        if not isinstance(exc, NotSent):  # nothing was asked: nothing about it failed
+            record_failure(shipment_id=shipment.pk, error=exc)
         raise
-    return ingest_tracking(shipment_id=shipment.pk, info=info)
+    try:
+        return ingest_tracking(shipment_id=shipment.pk, info=info)
+    except (DatabaseError, ValueError, OverflowError) as exc:
+        # Something the client let through that the database refuses: a recorded failure with
+        # back-off (the page says so), never a 500 or a task that fails again every minute.
+        error = _unstorable(exc)
+        record_failure(shipment_id=shipment.pk, error=error)
+        raise error from exc
 
 
 def refresh_if_stale(*, shipment: Shipment) -> tuple[Shipment, bool]:

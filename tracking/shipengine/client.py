@@ -15,6 +15,7 @@ they arrive and refused past `max_body_bytes`. Anything that looks like the API 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -461,10 +462,8 @@ def _socket_timeout(raw: Any, seconds: float) -> None:
     socket of urllib3's connection, when it exposes one)."""
     sock = getattr(getattr(raw, "connection", None), "sock", None)
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.settimeout(max(0.05, seconds))
-        except OSError:
-            pass
 
 
 def _scrubber(api_key: str) -> Callable[[str], str]:
@@ -512,6 +511,6 @@ def _retry_after(
     return min(seconds, MAX_RETRY_AFTER)
 
 
-def _short(exc: BaseException) -> str:
+def _short(exc: BaseException | str) -> str:
     text = str(exc)
     return text if len(text) < 200 else text[:197] + "..."

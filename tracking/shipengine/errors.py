@@ -125,9 +125,7 @@ class RateLimited(NotSent):
 
     def __init__(self, retry_in: float) -> None:
         self.retry_in = max(1, int(retry_in + 0.999))
-        super().__init__(
-            f"ShipEngine asked us to slow down, try again in {self.retry_in} s"
-        )
+        super().__init__(f"ShipEngine asked us to slow down, try again in {self.retry_in} s")
 
     def one_line(self) -> str:
         return self.message
