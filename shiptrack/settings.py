@@ -7,6 +7,7 @@ no default is repeated anywhere else.
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_tasks_db",
+    "axes",
     "tracking",
 ]
 
@@ -61,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: answers a locked-out login with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "shiptrack.urls"
@@ -124,6 +128,21 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/staff/login/"
 LOGIN_REDIRECT_URL = "/staff/"
+# Login throttling (django-axes) on the staff and the admin login alike: after
+# LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that pair is locked out
+# for LOGIN_LOCKOUT_MINUTES (a 429 page saying so); a right password resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("LOGIN_THROTTLING", default=True)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "tracking.web.client_address.client_ip_for_axes"
+AXES_LOCKOUT_CALLABLE = "tracking.web.auth.locked_out"
+AXES_VERBOSE = False
 
 # --- Languages and time -----------------------------------------------------------------------
 # Translations live in the app (tracking/locale/), where Django finds them without LOCALE_PATHS.
@@ -280,6 +299,13 @@ SHIPENGINE_RATE_LIMIT_BURST = env.int("SHIPENGINE_RATE_LIMIT_BURST", default=1)
 # ISO timestamp the sandbox's demo journeys are anchored to (default: first use on this machine).
 SHIPENGINE_SANDBOX_EPOCH = env.str("SHIPENGINE_SANDBOX_EPOCH", default="")
 
+# --- What is stored per shipment -------------------------------------------------------------
+# The last raw answer is kept for staff to read up to this size (JSON bytes); a larger one keeps
+# its summary and as many events as fit, with a note. Events are stored in full either way.
+RAW_RESPONSE_MAX_BYTES = env.int("RAW_RESPONSE_MAX_BYTES", default=256_000)
+# The most events stored for one shipment (the newest win); more are dropped with a log line.
+EVENTS_PER_SHIPMENT_MAX = env.int("EVENTS_PER_SHIPMENT_MAX", default=5_000)
+
 # --- Refresh policy (minutes between polls, by status code; "*" for codes not listed) --------
 REFRESH_INTERVALS = {
     "NY": env.int("REFRESH_MINUTES_NOT_YET_IN_SYSTEM", default=360),
@@ -341,9 +367,17 @@ PUBLIC_LOOKUP_FETCH_UNKNOWN = env.bool("PUBLIC_LOOKUP_FETCH_UNKNOWN", default=Fa
 # Lookups one client address may make per window.
 PUBLIC_LOOKUP_RATE_LIMIT = env.int("PUBLIC_LOOKUP_RATE_LIMIT", default=10)
 PUBLIC_LOOKUP_RATE_WINDOW_SECONDS = env.int("PUBLIC_LOOKUP_RATE_WINDOW_SECONDS", default=60)
-# Behind a proxy that sets it itself: the request header holding the client's address, as a
-# META key (e.g. HTTP_X_REAL_IP). Empty: REMOTE_ADDR.
+# All lookups together per window, whatever their addresses (forged or many): a ceiling on what
+# the public lookup can cost. 0: no global limit.
+PUBLIC_LOOKUP_GLOBAL_RATE_LIMIT = env.int("PUBLIC_LOOKUP_GLOBAL_RATE_LIMIT", default=300)
+# Behind a reverse proxy: the request header it fills with the client's address, as a META key
+# (HTTP_X_FORWARDED_FOR, or HTTP_X_REAL_IP). Empty: REMOTE_ADDR. The client is counted from the
+# right of that header (web/client_address.py): either past our proxies' own addresses
+# (TRUSTED_PROXY_IPS, addresses or networks; the request must come from one of them) or, without
+# that list, the TRUSTED_PROXY_COUNT-th entry from the right (1: one proxy in front of gunicorn).
 PUBLIC_CLIENT_IP_HEADER = env.str("PUBLIC_CLIENT_IP_HEADER", default="")
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS", default=[])
 # A shipment not delivered and not checked for this many minutes is refreshed when its public
 # page is opened (at most once per this many minutes per shipment). 0: never.
 PUBLIC_STALE_MINUTES = env.int("PUBLIC_STALE_MINUTES", default=30)

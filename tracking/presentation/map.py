@@ -10,11 +10,20 @@ from ..models import TrackingEvent
 from .dates import local_time_text
 from .words import event_place, event_text, sort_key
 
+#: A map with more markers than this is unreadable (and heavy): the route is thinned to it.
+MAP_POINTS_MAX = 300
 
-def map_points(events: Iterable[TrackingEvent]) -> list[dict[str, Any]]:
+
+def map_points(
+    events: Iterable[TrackingEvent], limit: int = MAP_POINTS_MAX
+) -> list[dict[str, Any]]:
     """Events with coordinates, oldest first, numbered from 1, the last marked latest. Only plain
-    values (JSON-safe, rendered with json_script): never a whole model or the raw answer."""
+    values (JSON-safe, rendered with json_script): never a whole model or the raw answer. More
+    than `limit` located events are thinned evenly, keeping the first and the latest."""
     located = sorted((e for e in events if e.has_location), key=sort_key)
+    if len(located) > limit > 1:
+        step = (len(located) - 1) / (limit - 1)
+        located = [located[round(i * step)] for i in range(limit)]
     points = []
     for n, event in enumerate(located, start=1):
         points.append(

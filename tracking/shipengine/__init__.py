@@ -7,7 +7,7 @@ Modules: `errors`, `fields` (tolerant readers), `answers` (typed answers), `clie
 hooks), `webhook_signatures` (RSA-SHA256 webhook signing and verifying).
 """
 
-from .answers import CarrierAccount, CarrierList, TrackEvent, TrackingInfo
+from .answers import CarrierAccount, CarrierList, TrackEvent, TrackingInfo, capped_raw
 from .client import (
     DEFAULT_BASE_URL,
     CallObserver,
@@ -49,6 +49,7 @@ __all__ = [
     "TrackEvent",
     "TrackingInfo",
     "TransportError",
+    "capped_raw",
     "parse_timestamp",
     "parse_utc",
 ]
