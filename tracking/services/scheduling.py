@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from ..domain.refresh_policy import ACTIVE
@@ -74,7 +75,7 @@ def due(now: datetime | None = None) -> ShipmentQuerySet:
     return (
         Shipment.objects.needs_refresh(now)
         .filter(queued_refresh__isnull=True)
-        .order_by("next_check_at", "pk")
+        .order_by(F("next_check_at").asc(nulls_first=True), "pk")
     )
 
 

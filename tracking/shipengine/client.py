@@ -47,8 +47,8 @@ logger = logging.getLogger("shiptrack.shipengine")
 
 DEFAULT_BASE_URL = "https://api.shipengine.com"
 USER_AGENT = "shiptrack/0.1 (+ShipEngine tracking portal)"
-#: A Retry-After beyond this is not a plan but a bug or an attack: it is clamped to it.
-MAX_RETRY_AFTER = 3600.0
+#: A Retry-After beyond a day is no plan but a bug or an attack (1e308): it is ignored.
+MAX_RETRY_AFTER = 86400.0
 REDACTED = "[redacted]"
 
 
@@ -488,7 +488,8 @@ def _retry_after(
     value: str | None, now: Callable[[], datetime] = lambda: datetime.now(UTC)
 ) -> float | None:
     """Retry-After as seconds: either a number of seconds or an HTTP date. Values that are no
-    plan (not finite, negative) are ignored; long ones are clamped to MAX_RETRY_AFTER."""
+    plan (not finite, negative, beyond MAX_RETRY_AFTER) are ignored; the shared pause clamps
+    long ones further (SHIPENGINE_MAX_PAUSE_SECONDS)."""
     if not value:
         return None
     value = value.strip()[:100]
@@ -506,9 +507,9 @@ def _retry_after(
         except OverflowError:
             return None
         seconds = max(0.0, seconds)
-    if not math.isfinite(seconds) or seconds < 0:
+    if not math.isfinite(seconds) or seconds < 0 or seconds > MAX_RETRY_AFTER:
         return None
-    return min(seconds, MAX_RETRY_AFTER)
+    return seconds
 
 
 def _short(exc: BaseException | str) -> str:

@@ -88,7 +88,10 @@ def client_key(request: HttpRequest, scope: str = "lookup") -> str:
     return throttling.keyed(f"{scope}:{client_address(request)}")
 
 
-def client_ip_for_axes(request: HttpRequest) -> str:
+def client_ip_for_axes(request: HttpRequest | None) -> str | None:
     """django-axes (login lockout) reads the client address the same way (the address itself:
-    its table stores an IP address, not a /64)."""
-    return client_ip(request)
+    its table stores an IP address, not a /64; None when there is none, as after force_login)."""
+    if request is None:
+        return None
+    address = client_ip(request)
+    return None if address == "unknown" else address
