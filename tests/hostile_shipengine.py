@@ -89,10 +89,8 @@ class Hostile:
                 number = query.get("tracking_number", "")
                 if "/labels/" in self.path:
                     number = urlsplit(self.path).path.split("/")[3]
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     hostile.serve(self, number, query)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
             def log_message(self, format: str, *args: object) -> None:
                 return None
