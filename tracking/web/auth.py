@@ -58,7 +58,8 @@ def locked_out(
     request: HttpRequest, original_response: Any = None, credentials: Any = None
 ) -> HttpResponse:
     """django-axes' answer to a locked-out login (staff and admin): a 429 page that says why and
-    for how long, and never whether the password was right."""
+    for how long, and never whether the password was right. (axes also passes the original
+    response and the credentials; neither is needed.)"""
     minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
     response = render(
         request,
