@@ -54,9 +54,7 @@ login = auth_views.LoginView.as_view(
 logout = auth_views.LogoutView.as_view(next_page="staff:login")
 
 
-def locked_out(
-    request: HttpRequest, original_response: Any = None, credentials: Any = None
-) -> HttpResponse:
+def locked_out(request: HttpRequest, *args: Any) -> HttpResponse:
     """django-axes' answer to a locked-out login (staff and admin): a 429 page that says why and
     for how long, and never whether the password was right. (axes also passes the original
     response and the credentials; neither is needed.)"""
