@@ -40,7 +40,13 @@ def make_server(
             self.end_headers()
             if answer.body:
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(answer.body)
+                    if answer.drip:
+                        for byte in answer.body:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(answer.drip)
+                    else:
+                        self.wfile.write(answer.body)
 
         do_GET = do_POST = do_PUT = do_DELETE = _serve
 

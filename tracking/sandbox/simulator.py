@@ -30,6 +30,7 @@ class SandboxResponse:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     stall: bool = False  # never answer in time (a timeout)
+    drip: float = 0.0  # seconds between bytes of the body (a slow drip that no read timeout sees)
 
 
 def _json(status: int, data: Any, headers: Mapping[str, str] | None = None) -> SandboxResponse:
@@ -79,6 +80,10 @@ class Sandbox:
         rate_limit_per_minute: float | None = None,
         rate_limit_burst: int = 5,
         retry_after: float = 1.0,
+        slow_drip: bool = False,
+        drip_seconds: float = 1.0,
+        storm_every: float = 0.0,
+        storm_seconds: float = 0.0,
     ) -> None:
         self.clock = clock
         self.epoch = epoch or clock()
@@ -99,6 +104,15 @@ class Sandbox:
         self.rate_limited = 0
         # Retry-After (seconds) of simulated 429 faults; tests shorten it.
         self.retry_after = retry_after
+        # Random faults include slow drips (one byte every `drip_seconds`) when asked.
+        self.slow_drip = slow_drip
+        self.drip_seconds = drip_seconds
+        # 429 storms: for `storm_seconds` out of every `storm_every`, every request gets a 429
+        # with Retry-After until the storm ends. `storms` counts those answers.
+        self.storm_every = storm_every
+        self.storm_seconds = storm_seconds
+        self._started = time.monotonic()
+        self.storms = 0
 
     # -- entry point -------------------------------------------------------------------------
     def handle(
@@ -119,7 +133,7 @@ class Sandbox:
                     error_type="security",
                 ),
             )
-        limited = self._over_rate_limit()
+        limited = self._over_rate_limit() or self._storm()
         if limited is not None:
             return limited
         if self.fault_rate and self._rng.random() < self.fault_rate:
@@ -272,6 +286,11 @@ class Sandbox:
             )
         if kind == "FAULT-TIMEOUT":
             return SandboxResponse(200, stall=True)
+        if kind == "FAULT-DRIP":
+            body = json.dumps(seed_example()).encode()
+            return SandboxResponse(
+                200, body, {"Content-Type": "application/json"}, drip=self.drip_seconds
+            )
         if kind == "FAULT-BADJSON":
             return SandboxResponse(
                 200, b"<html><body>Bad gateway</body></html>", {"Content-Type": "text/html"}
@@ -295,6 +314,22 @@ class Sandbox:
             error_body(
                 "invalid_identifier", "The tracking number was not found.", source="carrier"
             ),
+        )
+
+    def _storm(self) -> SandboxResponse | None:
+        if not (self.storm_every and self.storm_seconds):
+            return None
+        into = (time.monotonic() - self._started) % self.storm_every
+        if into >= self.storm_seconds:
+            return None
+        with self._lock:
+            self.storms += 1
+        return _json(
+            429,
+            error_body(
+                "rate_limit_exceeded", "You have exceeded the rate limit.", error_type="system"
+            ),
+            {"Retry-After": str(max(1, int(self.storm_seconds - into + 0.999)))},
         )
 
     # -- rate limit ----------------------------------------------------------------------------
@@ -390,11 +425,10 @@ class Sandbox:
         return _json(200, {"deliveries": statuses})
 
     def _random_fault(self) -> SandboxResponse:
-        return self._fault(
-            self._rng.choice(
-                ["FAULT-429", "FAULT-500", "FAULT-TIMEOUT", "FAULT-BADJSON", "FAULT-TRUNCATED"]
-            )
-        )
+        kinds = ["FAULT-429", "FAULT-500", "FAULT-TIMEOUT", "FAULT-BADJSON", "FAULT-TRUNCATED"]
+        if self.slow_drip:
+            kinds.append("FAULT-DRIP")
+        return self._fault(self._rng.choice(kinds))
 
 
 def track_webhook_body(carrier_code: str, number: str, data: Mapping[str, Any]) -> bytes:
