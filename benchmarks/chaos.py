@@ -9,7 +9,8 @@ within its bound, and every page must answer within a second at p99.
 What runs (all on loopback, every process started and stopped by this script, by PID):
 - a fresh database `<name>_chaos` on the given server; --shipments shipments (default 10,000), of
   which 2 x --import-rows arrive through CSV imports during the run (run by the workers, with
-  "fetch" on) and the rest are stored up front, never fetched;
+  "fetch" on) and the rest are stored up front as the sandbox answered them at the start (through
+  the real ingest), each due again within the first 3 minutes;
 - `manage.py shipengine_sandbox` over HTTP with --fault-rate 0.2 (a random fifth of answers are
   429s, 500s, stalls, HTML, truncated JSON or slow drips of one byte every 0.5 s), a 429 storm of
   5 s every 90 s, and a clock 60 times faster than real time, so journeys move on and every
@@ -133,15 +134,37 @@ def environment(database_url: str, sandbox_url: str, bind: str) -> dict[str, str
 
 
 SETUP = """
-import json
+import json, random
+from datetime import datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
+from django.utils import timezone
 from tracking.models import Carrier, Shipment
+from tracking.sandbox import Sandbox, render_tracking
+from tracking.services.ingest import ingest_many
+from tracking.shipengine import TrackingInfo
 fedex = Carrier.objects.get(code='fedex')
 Shipment.objects.bulk_create(
     [Shipment(carrier=fedex, tracking_number=f'CHAOS{{i:07d}}') for i in range({stored})],
     batch_size=2000,
 )
+# Stored as the sandbox answered them at its start (through the real ingest), each due again
+# some time in the first minutes of the run: the run is re-polls with new events, not only
+# first fetches.
+epoch = datetime.fromisoformat({epoch!r})
+sandbox = Sandbox(epoch=epoch)
+now = timezone.now()
+rng = random.Random(1)
+ids = list(Shipment.objects.order_by('pk').values_list('pk', 'tracking_number'))
+for start in range(0, len(ids), 500):
+    chunk = ids[start:start + 500]
+    answers = [
+        (pk, TrackingInfo.from_json(render_tracking(sandbox.scenario_for('fedex', n), epoch=epoch, now=now)))
+        for pk, n in chunk
+    ]
+    ingest_many(answers=answers, now=now)
+    for pk, _n in chunk:
+        Shipment.objects.filter(pk=pk).update(next_check_at=now + timedelta(seconds=rng.uniform(0, 180)))
 user = get_user_model().objects.create_user('chaos', password='chaos-pass-123', is_staff=True)
 session = SessionStore()
 session['_auth_user_id'] = str(user.pk)
@@ -149,7 +172,8 @@ session['_auth_user_backend'] = 'django.contrib.auth.backends.ModelBackend'
 session['_auth_user_hash'] = user.get_session_auth_hash()
 session.create()
 some = list(Shipment.objects.order_by('pk').values_list('pk', 'public_token')[:20])
-print(json.dumps({{'session': session.session_key, 'shipments': some}}))
+from tracking.models import TrackingEvent
+print(json.dumps({{'session': session.session_key, 'shipments': some, 'events': TrackingEvent.objects.count()}}))
 """
 
 IMPORT = """
@@ -196,7 +220,9 @@ for s in Shipment.objects.only('pk', 'tracking_number', 'last_checked_at', 'cons
     phantom += len(set(have) - keys(s.tracking_number, end))
     if s.status_code and s.consecutive_failures == 0 and s.last_checked_at:
         checked += 1
-        want = keys(s.tracking_number, sandbox_time(s.last_checked_at - timedelta(seconds=5)))
+        # The setup stored the sandbox's answer at real time 'now' (before the sandbox started).
+        when = max(sandbox_time(s.last_checked_at - timedelta(seconds=5)), s.last_checked_at)
+        want = keys(s.tracking_number, when)
         lost += len(want - set(have))
 now = timezone.now()
 alive = set(WorkerHeartbeat.objects.filter(seen_at__gte=now - timedelta(seconds=10)).values_list('worker_id', flat=True))
@@ -321,7 +347,10 @@ def main() -> None:
     env = environment(database_url, sandbox_url, f"127.0.0.1:{web_port}")
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     stored = args.shipments - 2 * args.import_rows
-    setup = json.loads(django_shell(SETUP.format(stored=stored), env))
+    # The journeys' epoch lies ahead: at the start only their early steps are revealed, and the
+    # sandbox clock (x SPEED) reveals the rest during the run.
+    epoch = (datetime.now(UTC) + timedelta(hours=60)).replace(microsecond=0)
+    setup = json.loads(django_shell(SETUP.format(stored=stored, epoch=epoch.isoformat()), env))
     files = []
     for n in range(2):
         path = log_dir / f"import{n}.csv"
@@ -331,9 +360,6 @@ def main() -> None:
                 fh.write(f"fedex,CHAOSIMP{n}{i:06d},ORDER-{n}-{i},Customer {i},\n")
         files.append(path)
 
-    # The journeys' epoch lies ahead: at the start only their early steps are revealed, and the
-    # sandbox clock (x SPEED) reveals the rest during the run.
-    epoch = (datetime.now(UTC) + timedelta(hours=60)).replace(microsecond=0)
     fleet = Fleet(env, log_dir)
     stop = threading.Event()
     latencies: dict[str, list[float]] = defaultdict(list)
@@ -475,7 +501,10 @@ def main() -> None:
     print(
         f"| shipments fetched / checked for loss | {result['fetched']:,} / {result['checked']:,} |"
     )
-    print(f"| events stored | {result['events']:,} |")
+    print(
+        f"| events stored (at the start; added during the run) | {result['events']:,} "
+        f"({setup['events']:,}; {result['events'] - setup['events']:,}) |"
+    )
     print(
         f"| events lost / phantom / duplicated | {result['lost']} / {result['phantom']} / {result['duplicated']} |"
     )

@@ -341,6 +341,8 @@ SHIPENGINE_WEBHOOK_SECRET_HEADER = env.str(
 # Uploaded CSV files wait here for the worker (a directory every worker can read).
 IMPORT_DIR = BASE_DIR / env.str("IMPORT_DIR", default="var/imports")  # relative: to BASE_DIR
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50_000_000)
+# An import making no progress for this long whose task is gone is marked failed (with Retry).
+IMPORT_STALE_MINUTES = env.int("IMPORT_STALE_MINUTES", default=10)
 
 # --- Staff portal -----------------------------------------------------------------------------
 # Seconds the per-status counts of an unsearched list are reused (over a whole table they are the

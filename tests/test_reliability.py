@@ -540,3 +540,47 @@ def test_the_staff_page_stays_fast_with_100000_events(staff, django_assert_max_n
     assert older is not None and "events=2" in older["href"]
     last = staff.get(f"/staff/shipments/{s.pk}/", {"events": 500})
     assert len(parse(last).select(".timeline-list > li")) == 200
+
+
+# -- An answer the database refuses ----------------------------------------------------------------------
+@pytest.mark.django_db
+def test_an_answer_the_database_refuses_is_a_recorded_failure_and_stores_nothing_new(monkeypatch):
+    from django.db import DataError
+
+    from tracking.services import tracking
+    from tracking.shipengine import BadResponseError
+
+    def refuse(**kwargs):
+        raise DataError("value out of range")
+
+    monkeypatch.setattr(tracking, "ingest_tracking", refuse)
+    with pytest.raises(BadResponseError):
+        tracking.track_shipment(carrier_code="fedex", tracking_number="794698432183")
+    assert not Shipment.objects.exists()  # a new package whose answer cannot be stored: not added
+    known = make("612999999999")
+    with pytest.raises(BadResponseError):
+        tracking.track_shipment(carrier_code="fedex", tracking_number="612999999999")
+    with pytest.raises(BadResponseError):
+        tracking.refresh_shipment(shipment_id=known.pk)
+    known.refresh_from_db()
+    assert known.consecutive_failures == 2 and "could not be stored" in known.last_error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_whose_task_is_gone_is_failed_with_retry_after_its_heartbeat_stops(tmp_path):
+    path = tmp_path / "orphan.csv"
+    path.write_text(HEADER + "fedex,ORPHAN01,,,\n")
+    job = import_jobs.job_for_file(path, fetch=False)
+    with override_settings(TASKS=DB_BACKEND):
+        ImportJob.objects.filter(pk=job.pk).update(
+            state=ImportJob.State.IMPORTING,
+            task_result_id="00000000-0000-0000-0000-000000000000",  # pruned
+            heartbeat_at=timezone.now() - timedelta(minutes=3),
+        )
+        assert tasks.reap_lost_tasks() == 0  # it may just be slow
+        ImportJob.objects.filter(pk=job.pk).update(
+            heartbeat_at=timezone.now() - timedelta(minutes=11)
+        )
+        assert tasks.reap_lost_tasks() == 1
+    job.refresh_from_db()
+    assert job.state == ImportJob.State.FAILED and import_jobs.can_retry(job)

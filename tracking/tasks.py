@@ -166,6 +166,14 @@ def reap_lost_tasks(*, now: datetime | None = None) -> int:
             status=TaskResultStatus.READY, started_at=None
         )
         logger.warning("task %s handed on: worker %s stopped beating", result.pk, worker)
+    # An import whose task is gone altogether (pruned, deleted by hand): failed, with Retry.
+    waiting = (TaskResultStatus.READY, TaskResultStatus.RUNNING)
+    reaped += import_jobs.orphaned(
+        task_alive=lambda task_id: DBTaskResult.objects.filter(
+            pk=task_id, status__in=waiting
+        ).exists(),
+        now=now,
+    )
     return reaped
 
 

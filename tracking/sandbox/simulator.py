@@ -108,11 +108,10 @@ class Sandbox:
         self.slow_drip = slow_drip
         self.drip_seconds = drip_seconds
         # 429 storms: for `storm_seconds` out of every `storm_every`, every request gets a 429
-        # with Retry-After until the storm ends. `storms` counts those answers.
+        # with Retry-After until the storm ends.
         self.storm_every = storm_every
         self.storm_seconds = storm_seconds
         self._started = time.monotonic()
-        self.storms = 0
 
     # -- entry point -------------------------------------------------------------------------
     def handle(
@@ -322,8 +321,6 @@ class Sandbox:
         into = (time.monotonic() - self._started) % self.storm_every
         if into >= self.storm_seconds:
             return None
-        with self._lock:
-            self.storms += 1
         return _json(
             429,
             error_body(

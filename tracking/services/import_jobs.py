@@ -7,6 +7,7 @@ import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,21 @@ def mark_interrupted(*, job_id: int) -> None:
         f"{job.imported} rows were imported, up to line {job.resume_line}; "
         "Retry goes on from there.",
     )
+
+
+def orphaned(*, task_alive: Callable[[str], bool], now: Any = None) -> int:
+    """Jobs IMPORTING with no progress for IMPORT_STALE_MINUTES whose task is neither waiting
+    nor running (pruned, or a backend that lost it): failed with Retry. Returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(minutes=settings.IMPORT_STALE_MINUTES)
+    stale = ImportJob.objects.filter(state=ImportJob.State.IMPORTING, heartbeat_at__lt=cutoff)
+    count = 0
+    for job in stale:
+        if job.task_result_id and task_alive(job.task_result_id):
+            continue
+        mark_interrupted(job_id=job.pk)
+        count += 1
+    return count
 
 
 def can_retry(job: ImportJob) -> bool:

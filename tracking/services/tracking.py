@@ -75,25 +75,34 @@ def track_shipment(
         if existing is not None and not isinstance(exc, NotSent):
             record_failure(shipment_id=existing.pk, error=exc)
         raise
-    with transaction.atomic():
-        shipment, created = Shipment.objects.get_or_create(
-            carrier=carrier,
-            tracking_number=number,
-            defaults={
-                "reference": reference[:100],
-                "customer_name": customer_name[:200],
-                "customer_email": customer_email,
-            },
-        )
-        if created:
-            record_created([shipment.pk])
-        _fill_blank(
-            shipment,
-            reference=reference,
-            customer_name=customer_name,
-            customer_email=customer_email,
-        )
-        result = ingest_tracking(shipment_id=shipment.pk, info=info)
+    try:
+        with transaction.atomic():
+            shipment, created = Shipment.objects.get_or_create(
+                carrier=carrier,
+                tracking_number=number,
+                defaults={
+                    "reference": reference[:100],
+                    "customer_name": customer_name[:200],
+                    "customer_email": customer_email,
+                },
+            )
+            if created:
+                record_created([shipment.pk])
+            _fill_blank(
+                shipment,
+                reference=reference,
+                customer_name=customer_name,
+                customer_email=customer_email,
+            )
+            try:
+                result = ingest_tracking(shipment_id=shipment.pk, info=info)
+            except (DatabaseError, ValueError, OverflowError) as exc:
+                # Raised inside the block: all of it is rolled back, a new package is not stored.
+                raise _unstorable(exc) from exc
+    except BadResponseError as error:
+        if existing is not None:
+            record_failure(shipment_id=existing.pk, error=error)
+        raise
     return result.shipment
 
 
