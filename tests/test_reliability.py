@@ -584,3 +584,18 @@ def test_an_import_whose_task_is_gone_is_failed_with_retry_after_its_heartbeat_s
         assert tasks.reap_lost_tasks() == 1
     job.refresh_from_db()
     assert job.state == ImportJob.State.FAILED and import_jobs.can_retry(job)
+
+
+@pytest.mark.django_db
+def test_the_queue_bound_follows_what_the_workers_really_serve(settings):
+    from tracking.models import ApiCall
+
+    settings.SHIPENGINE_RATE_LIMIT_PER_MINUTE = 1000
+    settings.REFRESH_QUEUE_TIMEOUT_MINUTES = 3
+    settings.REFRESH_TASK_CHUNK = 25
+    assert scheduling.capacity() == 3000  # no calls yet: the rate limit's bound
+    ApiCall.objects.bulk_create(
+        [ApiCall(method="GET", endpoint="/v1/tracking") for _ in range(100)]
+    )
+    # 100 calls in 5 minutes: 20 a minute are really served, 60 in the timeout.
+    assert scheduling.capacity() == 60

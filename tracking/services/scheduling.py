@@ -9,8 +9,9 @@ reaped as lost and the shipment queued again) skips the shipment, so a late dupl
 becomes a duplicate API call.
 
 Bounded: the queue never holds more refreshes than the rate limit serves within
-REFRESH_QUEUE_TIMEOUT_MINUTES (SHIPENGINE_RATE_LIMIT_PER_MINUTE x that); nothing is queued while
-ShipEngine's shared pause is on. New packages (never fetched) are queued before older due ones.
+REFRESH_QUEUE_TIMEOUT_MINUTES (SHIPENGINE_RATE_LIMIT_PER_MINUTE x that), nor more than the calls of
+the last 5 minutes say the workers really serve in that time; nothing is queued while ShipEngine's
+shared pause is on. New packages (never fetched) are queued before older due ones.
 A row older than the timeout is lost (its task is gone) and is deleted, so the shipment is
 queued again. tasks.py turns each claim (a token and up to REFRESH_TASK_CHUNK shipments) into one
 `refresh_many` task.
@@ -36,7 +37,7 @@ from django.utils import timezone
 
 from ..domain.refresh_policy import ACTIVE
 from ..domain.statuses import FINAL
-from ..models import QueuedRefresh, Shipment, ShipmentQuerySet
+from ..models import ApiCall, QueuedRefresh, Shipment, ShipmentQuerySet
 from ..shipengine import BadResponseError, NotSent, ShipEngineError
 from . import stopping
 from .api_rate_limit import shared_rate_limiter
@@ -58,11 +59,23 @@ class Claim:
     reason: str = SCHEDULED
 
 
-def capacity() -> int:
-    """The most refreshes the queue may hold: what the rate limit serves within the timeout."""
-    return max(
-        1, int(settings.SHIPENGINE_RATE_LIMIT_PER_MINUTE * settings.REFRESH_QUEUE_TIMEOUT_MINUTES)
-    )
+#: Minutes of API calls that say how fast refreshes are really served.
+_OBSERVED_MINUTES = 5
+
+
+def capacity(*, now: datetime | None = None) -> int:
+    """The most refreshes the queue may hold: what is served within REFRESH_QUEUE_TIMEOUT_MINUTES
+    at the rate limit, or at the rate calls were really made over the last minutes when that is
+    lower (slow answers, faults, too few workers), so that what is queued is served before it
+    counts as lost. Never less than two tasks' worth, so a quiet system can start."""
+    now = now or timezone.now()
+    rate = float(settings.SHIPENGINE_RATE_LIMIT_PER_MINUTE)
+    since = now - timedelta(minutes=_OBSERVED_MINUTES)
+    calls = ApiCall.objects.filter(at__gte=since).count()
+    if calls >= 2 * settings.REFRESH_TASK_CHUNK:  # enough calls to say something
+        rate = min(rate, calls / _OBSERVED_MINUTES)
+    floor = 2 * max(1, settings.REFRESH_TASK_CHUNK)
+    return max(floor, int(rate * settings.REFRESH_QUEUE_TIMEOUT_MINUTES))
 
 
 def queued() -> int:
@@ -122,7 +135,7 @@ def claim_due(*, now: datetime | None = None, limit: int | None = None) -> list[
     if shared_rate_limiter().paused_for() > 0:
         return []  # ShipEngine asked us to wait: queueing now would only fill the queue
     limit = settings.REFRESH_BATCH_SIZE if limit is None else limit
-    limit = min(limit, capacity() - queued())
+    limit = min(limit, capacity(now=now) - queued())
     if limit <= 0:
         return []
     # New packages first (their first fetch is what a person or an import is waiting for).
