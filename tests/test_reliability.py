@@ -87,9 +87,13 @@ def test_the_database_refuses_a_second_queued_refresh_of_one_shipment():
 
 @pytest.mark.django_db
 def test_the_queue_never_holds_more_than_the_rate_limit_serves_in_the_timeout(settings):
+    from tracking.models import ApiCall
+
     settings.SHIPENGINE_RATE_LIMIT_PER_MINUTE = 10
     settings.REFRESH_QUEUE_TIMEOUT_MINUTES = 3
     settings.REFRESH_TASK_CHUNK = 7
+    # Calls made as fast as the limit allows: the bound is the rate limit's, 10 x 3.
+    ApiCall.objects.bulk_create([ApiCall(method="GET", endpoint="/v1/tracking") for _ in range(50)])
     Shipment.objects.bulk_create(
         [Shipment(carrier=fedex(), tracking_number=f"BOUND{i:03d}") for i in range(100)]
     )
@@ -593,9 +597,18 @@ def test_the_queue_bound_follows_what_the_workers_really_serve(settings):
     settings.SHIPENGINE_RATE_LIMIT_PER_MINUTE = 1000
     settings.REFRESH_QUEUE_TIMEOUT_MINUTES = 3
     settings.REFRESH_TASK_CHUNK = 25
-    assert scheduling.capacity() == 3000  # no calls yet: the rate limit's bound
+    assert scheduling.capacity() == 50  # nothing to go by: two tasks' worth
+    now = timezone.now()
     ApiCall.objects.bulk_create(
-        [ApiCall(method="GET", endpoint="/v1/tracking") for _ in range(100)]
+        [
+            ApiCall(method="GET", endpoint="/v1/tracking", at=now - timedelta(seconds=3 * i))
+            for i in range(100)
+        ]
     )
-    # 100 calls in 5 minutes: 20 a minute are really served, 60 in the timeout.
-    assert scheduling.capacity() == 60
+    # 100 calls in the last 5 minutes: 20 a minute are really served, 60 within the timeout.
+    assert scheduling.capacity(now=now) == 60
+    # As fast as the rate limit allows: its bound.
+    ApiCall.objects.bulk_create(
+        [ApiCall(method="GET", endpoint="/v1/tracking", at=now) for _ in range(5000)]
+    )
+    assert scheduling.capacity(now=now) == 3000

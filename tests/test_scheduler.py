@@ -163,7 +163,8 @@ def test_concurrent_schedulers_never_queue_a_shipment_twice():
     # The dummy backend only records tasks: the claims must stay in place to be counted. (Set
     # once here: override_settings is process-wide and not for use from several threads.)
     dummy = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
-    with override_settings(TASKS=dummy):
+    # Chunks large enough that the queue's starting bound (two chunks) takes all 300.
+    with override_settings(TASKS=dummy, REFRESH_TASK_CHUNK=200):
         threads = [threading.Thread(target=run) for _ in range(4)]
         for t in threads:
             t.start()

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Min
 from django.utils import timezone
 
 from ..domain.refresh_policy import ACTIVE
@@ -65,16 +65,21 @@ _OBSERVED_MINUTES = 5
 
 def capacity(*, now: datetime | None = None) -> int:
     """The most refreshes the queue may hold: what is served within REFRESH_QUEUE_TIMEOUT_MINUTES
-    at the rate limit, or at the rate calls were really made over the last minutes when that is
-    lower (slow answers, faults, too few workers), so that what is queued is served before it
-    counts as lost. Never less than two tasks' worth, so a quiet system can start."""
+    at the rate limit, or at the rate calls were really made lately (slow answers, faults, too
+    few workers) when that is lower, so that what is queued is served before it counts as lost.
+    With no calls to go by (a fresh or idle system) it starts at two tasks' worth and grows with
+    what the workers show they serve, one scheduler run at a time."""
     now = now or timezone.now()
-    rate = float(settings.SHIPENGINE_RATE_LIMIT_PER_MINUTE)
-    since = now - timedelta(minutes=_OBSERVED_MINUTES)
-    calls = ApiCall.objects.filter(at__gte=since).count()
-    if calls >= 2 * settings.REFRESH_TASK_CHUNK:  # enough calls to say something
-        rate = min(rate, calls / _OBSERVED_MINUTES)
     floor = 2 * max(1, settings.REFRESH_TASK_CHUNK)
+    since = now - timedelta(minutes=_OBSERVED_MINUTES)
+    recent = ApiCall.objects.filter(at__gte=since)
+    calls = recent.count()
+    rate = float(settings.SHIPENGINE_RATE_LIMIT_PER_MINUTE)
+    if calls < floor:
+        return floor
+    first = recent.aggregate(first=Min("at"))["first"] or since
+    minutes = max(1.0, (now - first).total_seconds() / 60)
+    rate = min(rate, calls / minutes)
     return max(floor, int(rate * settings.REFRESH_QUEUE_TIMEOUT_MINUTES))
 
 
