@@ -510,7 +510,7 @@ def main() -> None:
         f"| API calls (failed: faults, storms, drips cut at the deadline) | {total_calls:,} ({failed_calls:,}) |"
     )
     print(
-        f"| shipments fetched / checked for loss | {result['fetched']:,} / {result['checked']:,} |"
+        f"| shipments with a stored answer / checked for loss | {result['fetched']:,} / {result['checked']:,} |"
     )
     print(
         f"| events stored (at the start; added during the run) | {result['events']:,} "
