@@ -46,6 +46,7 @@ milestones.Milestone.state_text
 import_jobs.Progress.rows_percent
 import_jobs.Progress.fetch_percent
 import_jobs.Progress.state_label
+import_jobs.Progress.failed_fetches
 api_health.HourBucket.ok
 api_health.Summary.failure_percent
 api_health.Summary.rate_limited
@@ -90,3 +91,17 @@ client_address.client_ip_for_axes
 from tracking import tasks
 
 tasks.enqueue_refreshes
+# The facts a page shows ({{ facts.x }}).
+from tracking.presentation import facts
+
+facts.Facts.delivered_text
+facts.Facts.delivered_utc
+facts.Facts.delivered_iso
+facts.Facts.label_carrier_name
+facts.Facts.last_scan_text
+facts.Facts.last_scan_utc
+
+# Class attribute Django's LogoutView reads.
+from tracking.web import auth as web_auth
+
+web_auth.LogoutView.next_page

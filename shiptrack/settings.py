@@ -34,6 +34,8 @@ if not SECRET_KEY:
     SECRET_KEY = _DEV_SECRET_KEY
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+# Where people reach this site: the links in e-mails, outgoing webhooks and API answers.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -148,6 +150,8 @@ AXES_VERBOSE = False
 # Translations live in the app (tracking/locale/), where Django finds them without LOCALE_PATHS.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English")]
+# One date and time style per language (tracking/formats/<lang>/formats.py).
+FORMAT_MODULE_PATH = ["tracking.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -383,3 +387,6 @@ TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS", default=[])
 # A shipment not delivered and not checked for this many minutes is refreshed when its public
 # page is opened (at most once per this many minutes per shipment). 0: never.
 PUBLIC_STALE_MINUTES = env.int("PUBLIC_STALE_MINUTES", default=30)
+# An open tracking page checks for news this often (seconds) until the parcel is delivered.
+# 0: never (the page says to reload instead).
+PUBLIC_PAGE_REFRESH_SECONDS = env.int("PUBLIC_PAGE_REFRESH_SECONDS", default=120)

@@ -592,15 +592,15 @@ def test_refresh_now_reports_each_shipment(admin_client):
     add_events(missing, 2)
     msgs = run_action(admin_client, SHIPMENT_LIST, "refresh_now", [ok, missing])
     by_shipment = {text.split(":")[0]: (level, text) for level, text in msgs}
-    assert by_shipment["ups 1Z999AA10123456784"][0] == message_levels.SUCCESS
+    assert by_shipment["UPS 1Z999AA10123456784"][0] == message_levels.SUCCESS
     ok.refresh_from_db()
     added = ok.events.count()
     assert added >= 2 and ok.status_code == "AC"
     assert (
         f"refreshed, {added} new events; status Accepted."
-        in by_shipment["ups 1Z999AA10123456784"][1]
+        in by_shipment["UPS 1Z999AA10123456784"][1]
     )
-    level, text = by_shipment["fedex FAULT-404"]
+    level, text = by_shipment["FedEx FAULT-404"]
     assert level == message_levels.ERROR
     assert "refresh failed, nothing stored was changed" in text
     assert "The tracking number was not found. (HTTP 404, invalid_identifier" in text
@@ -620,7 +620,7 @@ def test_refresh_now_on_a_server_error_loses_nothing(admin_client, use_api):
     assert msgs == [
         (
             message_levels.ERROR,
-            "ups 1ZKEEP: refresh failed, nothing stored was changed. ShipEngine said: "
+            "UPS 1ZKEEP: refresh failed, nothing stored was changed. ShipEngine said: "
             "An unexpected error occurred. (HTTP 500, unspecified, request_id req-err-1)",
         )
     ]
@@ -635,7 +635,11 @@ def test_refresh_now_skips_disabled_carriers_without_calling_the_api(admin_clien
     shipment = make_shipment("ups", "1ZOFF")
     msgs = run_action(admin_client, SHIPMENT_LIST, "refresh_now", [shipment])
     assert msgs == [
-        (message_levels.WARNING, "ups 1ZOFF: not refreshed, the carrier UPS is disabled.")
+        (
+            message_levels.WARNING,
+            "UPS 1ZOFF: not refreshed. The carrier UPS (ups) is disabled. "
+            "Its packages are no longer refreshed.",
+        )
     ]
 
 
@@ -657,11 +661,12 @@ def test_start_push_updates(admin_client, use_api, sandbox, sandbox_url):
     msgs = run_action(admin_client, SHIPMENT_LIST, "start_push_updates", [moving, delivered])
     assert (
         message_levels.SUCCESS,
-        "fedex 794698432183: push updates started; ShipEngine will call our webhook.",
+        "FedEx 794698432183: push updates started in the sandbox (it calls no webhook by itself: "
+        "manage.py sandbox_webhook sends one).",
     ) in msgs
     assert (
         message_levels.INFO,
-        "usps 9405511899223197428490: delivered, there are no updates to push.",
+        "U.S. Postal Service 9405511899223197428490: delivered, there are no updates to push.",
     ) in msgs
     assert sandbox.subscriptions == {("fedex", "794698432183")}
     moving.refresh_from_db()
@@ -682,7 +687,7 @@ def test_start_push_updates_refused_by_the_api(admin_client, use_api):
     assert msgs == [
         (
             message_levels.ERROR,
-            "fedex 794698432183: push updates not started. ShipEngine said: "
+            "FedEx 794698432183: push updates not started. ShipEngine said: "
             "Tracking number is not valid. (HTTP 400, invalid_identifier, request_id req-err-1)",
         )
     ]
@@ -699,7 +704,7 @@ def test_start_push_updates_for_a_disabled_carrier(admin_client, monkeypatch):
     assert msgs == [
         (
             message_levels.WARNING,
-            "fedex 794698432183: push updates not started. The carrier FedEx (fedex) is disabled.",
+            "FedEx 794698432183: push updates not started. The carrier FedEx (fedex) is disabled.",
         )
     ]
 

@@ -41,7 +41,10 @@ def test_status_css_never_passes_input_through(code, css):
 def test_seed_example_headline_uses_the_carriers_local_time():
     shipment, events = track("stamps_com", "9405511899223197428490")
     headline = words.headline(shipment, events)
-    assert str(headline) == "Delivered on Monday 20 September at 2:03 pm"
+    # The carrier's local clock with the offset worked out from its UTC time; a past year is said.
+    assert (
+        str(headline) == "Delivered on Monday 20 September 2021 at 2:03 p.m. (UTC\N{MINUS SIGN}5)"
+    )
     assert headline.css == "status-DE"
     assert states(milestones.milestones(shipment, events)) == ["done"] * 4
 
@@ -50,7 +53,7 @@ def test_delivered_with_signer():
     shipment, events = track("ups", "1Z5R89390357567127")
     text = words.headline(shipment, events).text
     assert text.startswith("Delivered on ") and text.endswith(", signed by J SMITH")
-    assert " at " in text and (" am," in text or " pm," in text)
+    assert " at " in text and (" a.m. (UTC" in text or " p.m. (UTC" in text)
 
 
 def test_exception_headline_and_problem_milestone():
@@ -88,8 +91,10 @@ def test_not_yet_in_system_and_never_fetched():
     steps = milestones.milestones(shipment, events)
     assert steps[0].label == "Label created" and steps[0].state == "current"
     blank = Shipment(carrier=Carrier.objects.get(code="ups"), tracking_number="X")
-    assert words.headline(blank).text == "We have not heard from the carrier yet"
+    assert words.headline(blank).text == "Waiting for the first scan"
     assert words.status_words(blank) == "Waiting for the first scan"
+    # A parcel nobody has heard of claims no step (not "Label created (current step)").
+    assert states(milestones.milestones(blank)) == ["todo"] * 4
 
 
 def test_unseen_status_code_uses_the_apis_description():
@@ -102,7 +107,7 @@ def test_unseen_status_code_uses_the_apis_description():
     assert words.status_words(shipment) == "Teleported"
     assert words.headline(shipment).text == "Teleported"
     assert words.headline(shipment).css == "status-none"
-    assert states(milestones.milestones(shipment)) == ["current", "todo", "todo", "todo"]
+    assert states(milestones.milestones(shipment)) == ["todo"] * 4  # nothing known: no step
 
 
 def test_collection_point():
@@ -111,16 +116,44 @@ def test_collection_point():
     assert milestones.milestones(shipment, events)[-1].label == "Ready for collection"
 
 
-def test_local_time_text_and_fallbacks():
-    event = TrackingEvent(carrier_occurred_at="2021-09-20T14:03:00")
-    assert dates.local_time_text(event) == "Mon 20 Sep 2021, 2:03 pm"
-    event = TrackingEvent(carrier_occurred_at="2021-09-20T14:03:00-05:00")
-    assert dates.local_time_text(event) == "Mon 20 Sep 2021, 2:03 pm"  # clock as sent
-    event = TrackingEvent(carrier_occurred_at="20/09 14h03")
-    assert dates.local_time_text(event) == "20/09 14h03"  # unreadable: shown as sent
-    event = TrackingEvent(occurred_at=datetime(2021, 9, 20, 19, 3, tzinfo=UTC))
-    assert dates.local_time_text(event) == "Mon 20 Sep 2021, 7:03 pm UTC"
-    assert dates.local_time_text(TrackingEvent()) == "time not given"
+def short(event: TrackingEvent) -> str | None:
+    moment = dates.event_moment(event)
+    return dates.short_when(moment) if moment else None
+
+
+def test_one_time_rule_and_its_fallbacks():
+    utc = datetime(2021, 9, 20, 19, 3, tzinfo=UTC)
+    # Naive local time alone: the clock as sent, no offset claimed.
+    assert short(TrackingEvent(carrier_occurred_at="2021-09-20T14:03:00")) == (
+        "Mon 20 Sep 2021, 2:03 p.m."
+    )
+    # Naive local time and its UTC conversion: the offset is worked out.
+    assert short(TrackingEvent(carrier_occurred_at="2021-09-20T14:03:00", occurred_at=utc)) == (
+        "Mon 20 Sep 2021, 2:03 p.m. (UTC\N{MINUS SIGN}5)"
+    )
+    # An offset sent by the carrier is kept as given.
+    assert short(TrackingEvent(carrier_occurred_at="2021-09-20T14:03:00-05:00")) == (
+        "Mon 20 Sep 2021, 2:03 p.m. (UTC\N{MINUS SIGN}5)"
+    )
+    assert short(TrackingEvent(carrier_occurred_at="2021-09-20T20:33:00+01:30")) == (
+        "Mon 20 Sep 2021, 8:33 p.m. (UTC+1:30)"
+    )
+    # A conversion that is no real offset (not on a quarter hour) is not claimed.
+    odd = TrackingEvent(carrier_occurred_at="2021-09-20T14:10:00", occurred_at=utc)
+    assert short(odd) == "Mon 20 Sep 2021, 2:10 p.m."
+    # Only the UTC time: said as UTC.
+    assert short(TrackingEvent(occurred_at=utc)) == "Mon 20 Sep 2021, 7:03 p.m. UTC"
+    # Unreadable local text: the timeline shows it as sent; nothing at all: no time.
+    assert dates.event_moment(TrackingEvent(carrier_occurred_at="20/09 14h03")) is None
+    days = timeline.timeline_days([TrackingEvent(carrier_occurred_at="20/09 14h03")])
+    assert days[0].entries[0].clock_text == "20/09 14h03"
+    assert dates.event_moment(TrackingEvent()) is None
+
+
+def test_this_years_dates_have_no_year_and_other_years_do():
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    assert dates.day(datetime(2026, 11, 29), now=now) == "Sunday 29 November"
+    assert dates.day(datetime(2025, 11, 29), now=now) == "Saturday 29 November 2025"
 
 
 def test_map_points_in_time_order_with_latest_marked():

@@ -7,8 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.html import parse
 from tracking import services
-from tracking.models import LookupThrottle, Shipment, TrackingEvent
+from tracking.models import Carrier, LookupThrottle, Shipment, TrackingEvent
 from tracking.services import throttling
 from tracking.services import tracking as tracking_service
 from tracking.shipengine import TransportError
@@ -109,19 +110,36 @@ def test_known_number_with_the_wrong_carrier_looks_exactly_like_an_unknown_one(c
     )
 
 
-def test_ambiguous_format_asks_for_the_carrier_whether_or_not_the_number_is_known(client):
-    services.track_shipment(carrier_code="fedex", tracking_number=FEDEX_IT)
+def test_ambiguous_format_goes_to_the_one_stored_parcel_or_offers_the_carriers(client):
+    """A 12-digit number is FedEx's or Purolator's: stored under exactly one of them, it is that
+    parcel (what choosing that carrier would give); otherwise one button per carrier."""
+    shipment = services.track_shipment(carrier_code="fedex", tracking_number=FEDEX_IT)
     known = lookup(client, FEDEX_IT)
+    assert known.status_code == 303 and known["Location"] == page_url(shipment)
     unknown = lookup(client, "794698432184")
-    for response in (known, unknown):
-        html = response.content.decode()
-        assert response.status_code == 200
-        assert "This number could be from FedEx or Purolator Canada" in html
-        assert '<details class="field carrier-field" open>' in html
-        # The carriers the format fits come first in the select.
-        assert re.search(r'<option value=""[^>]*>[^<]*</option><option value="fedex">', html)
-        assert html.index('value="purolator_ca"') < html.index('value="apc"')
-    assert body(known).replace(FEDEX_IT, "N") == body(unknown).replace("794698432184", "N")
+    assert unknown.status_code == 200
+    page = parse(unknown)
+    assert "This number could be from FedEx or Purolator Canada" in page.get_text()
+    buttons = page.select(".carrier-candidates form")
+    assert [b.select_one("button").get_text(strip=True) for b in buttons] == [
+        "FedEx",
+        "Purolator Canada",
+    ]
+    for form, code in zip(buttons, ("fedex", "purolator_ca"), strict=True):
+        assert form.select_one("input[name=carrier]")["value"] == code
+        assert form.select_one("input[name=number]")["value"] == "794698432184"
+    # The carriers the format fits still come first in the full list below.
+    options = [o["value"] for o in page.select("select[name=carrier] option")]
+    assert options[:3] == ["", "fedex", "purolator_ca"]
+
+
+def test_ambiguous_number_stored_under_both_carriers_asks(client):
+    services.track_shipment(carrier_code="fedex", tracking_number=FEDEX_IT)
+    Shipment.objects.create(
+        carrier=Carrier.objects.get(code="purolator_ca"), tracking_number=FEDEX_IT
+    )
+    response = lookup(client, FEDEX_IT)
+    assert response.status_code == 200 and parse(response).select(".carrier-candidates form")
 
 
 def test_unrecognised_format_asks_for_the_carrier(client):
@@ -174,11 +192,16 @@ def test_lookups_are_rate_limited_per_client_address(client, settings):
     assert not LookupThrottle.objects.filter(key__contains="203.0.113.7").exists()
 
 
-def test_bad_input_counts_towards_the_limit(client, settings):
+def test_only_lookups_that_read_data_count_towards_the_limit(client, settings):
     settings.PUBLIC_LOOKUP_RATE_LIMIT = 2
-    lookup(client, "")
+    lookup(client, "")  # refused by the form: reads nothing, counts nothing
     lookup(client, "<b>")
-    assert lookup(client, UPS_AC).status_code == 429
+    assert lookup(client, UPS_AC).status_code != 429
+    assert lookup(client, UPS_AC).status_code != 429
+    too_many = lookup(client, UPS_AC)
+    assert too_many.status_code == 429
+    # The page keeps the number, ready to try again.
+    assert parse(too_many).select_one("input[name=number]")["value"] == UPS_AC
 
 
 def test_fetch_unknown_is_off_by_default(client):
@@ -238,9 +261,9 @@ def test_tracking_page_shows_headline_milestones_timeline_and_map(
 def test_seed_example_headline_in_plain_words(client):
     shipment = fresh(services.track_shipment(carrier_code="stamps_com", tracking_number=SEED))
     html = client.get(page_url(shipment)).content.decode()
-    assert "Delivered on Monday 20 September at 2:03 pm" in html
+    assert "Delivered on Monday 20 September 2021 at 2:03 p.m. (UTC\N{MINUS SIGN}5)" in html
     assert (
-        '<time datetime="2021-09-20T19:03:00+00:00" title="2021-09-20 19:03 UTC">2:03 pm</time>'
+        '<time datetime="2021-09-20T19:03:00+00:00" title="2021-09-20 19:03 UTC">2:03 p.m. (UTC\N{MINUS SIGN}5)</time>'
         in html
     )
 

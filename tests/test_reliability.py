@@ -383,11 +383,15 @@ def test_the_export_escapes_formulas_in_every_column():
 @pytest.mark.django_db
 def test_track_label_refuses_a_number_or_carrier_code_that_does_not_validate():
     from tracking.services import tracking
-    from tracking.shipengine import BadResponseError, TrackingInfo
+    from tracking.shipengine import BadResponseError, Label, TrackingInfo
 
     class Fake:
         def __init__(self, number: str, code: str) -> None:
+            self.label = Label(label_id="se-1", tracking_number=number, carrier_code=code)
             self.answer = TrackingInfo(tracking_number=number, status_code="IT", carrier_code=code)
+
+        def get_label(self, label_id: str) -> Label:
+            return self.label
 
         def get_label_tracking(self, label_id: str) -> TrackingInfo:
             return self.answer

@@ -23,6 +23,7 @@ from tracking.sandbox import Sandbox, sandbox_session
 from tracking.services import api_client
 from tracking.shipengine import (
     ApiError,
+    BadResponseError,
     ClientConfig,
     ErrorDetail,
     ShipEngineClient,
@@ -173,6 +174,7 @@ def test_unknown_status_codes_are_stored_as_sent(seed_example):
     odd = copy.deepcopy(seed_example)
     odd["status_code"] = "QX"
     odd["status_description"] = "Quantum Exchange"
+    odd["tracking_number"] = "1Z1"
     shipment = services.track_shipment(
         carrier_code="ups", tracking_number="1Z1", client=FakeClient(info(odd))
     )
@@ -184,6 +186,7 @@ def test_hostile_values_are_cleaned_before_storage(seed_example):
     hostile["tracking_url"] = "javascript:alert(1)"
     hostile["events"][0]["description"] = "x" * 5000
     hostile["events"][0]["proof_of_delivery_url"] = "data:text/html,hi"
+    hostile["tracking_number"] = "1Z2"
     shipment = services.track_shipment(
         carrier_code="ups", tracking_number="1Z2", client=FakeClient(info(hostile))
     )
@@ -480,3 +483,44 @@ def test_a_long_retry_after_fails_fast_for_a_waiting_person(settings):
             services.track_shipment(carrier_code="ups", tracking_number="1Z9", interactive=True)
         assert time.monotonic() - started < 2
         assert caught.value.http_status == 429 and len(stub.requests) == 1
+
+
+def test_an_answer_about_another_parcel_is_refused_and_recorded(seed_example):
+    """The API echoes the number asked for; an answer naming another one (a confused proxy, a
+    mock) is refused: nothing is stored under the number that was asked for."""
+    shipment = Shipment.objects.create(
+        carrier=Carrier.objects.get(code="ups"), tracking_number="1ZASKED0001"
+    )
+    other = info(seed_example)  # the seed's number, 9405511899223197428490
+    with pytest.raises(BadResponseError, match="another parcel"):
+        services.refresh_shipment(shipment_id=shipment.pk, client=FakeClient(other))
+    shipment.refresh_from_db()
+    assert shipment.events.count() == 0 and shipment.status_code == ""
+    assert shipment.consecutive_failures == 1 and "another parcel" in shipment.last_error
+    with pytest.raises(BadResponseError):
+        services.track_shipment(
+            carrier_code="ups", tracking_number="1ZNEW0000001", client=FakeClient(other)
+        )
+    assert not Shipment.objects.filter(tracking_number="1ZNEW0000001").exists()
+    # Spaces and case do not make another parcel.
+    spaced = copy.deepcopy(seed_example)
+    spaced["tracking_number"] = "9405 5118 9922 3197 4284 90".lower()
+    services.track_shipment(
+        carrier_code="usps",
+        tracking_number="9405511899223197428490",
+        client=FakeClient(info(spaced)),
+    )
+
+
+def test_every_field_the_api_sent_reaches_track_json(seed_example):
+    """status_detail_description (shipment and event) and proof_of_delivery_url come back out
+    in the API's shape, as they were sent."""
+    rich = copy.deepcopy(seed_example)
+    rich["status_detail_description"] = "Delivered to the front porch"
+    rich["events"][0]["status_detail_description"] = "Left at the door"
+    rich["events"][0]["proof_of_delivery_url"] = "https://carrier.example/pod/1.jpg"
+    shipment = seed_shipment(rich)
+    stored = shipment_as_api_dict(shipment, shipment.events.newest_first())
+    assert stored["status_detail_description"] == "Delivered to the front porch"
+    assert stored["events"][0]["status_detail_description"] == "Left at the door"
+    assert stored["events"][0]["proof_of_delivery_url"] == "https://carrier.example/pod/1.jpg"

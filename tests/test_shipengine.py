@@ -360,7 +360,8 @@ def test_list_carriers_and_partial_207(stub):
         )
     )
     result = make_client(stub.url).list_carriers()
-    assert [c.carrier_code for c in result.carriers] == ["ups"]
+    # The entry without a carrier_code is kept, for the sync to report (not dropped unseen).
+    assert [c.carrier_code for c in result.carriers] == ["ups", ""]
     assert result.carriers[0].nickname == "My UPS"
     assert result.partial and result.errors[0].error_code == "invalid_identifier"
 

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.html import one
+from tests.html import one, parse
 from tracking import services
 from tracking.models import Carrier, Shipment, TrackingEvent
 from tracking.services import tracking as tracking_service
@@ -70,7 +70,8 @@ def add_events(shipment: Shipment, n: int, *, city: str = "MEMPHIS", postal: str
 
 
 def numbers_in(html: str) -> set[str]:
-    return set(re.findall(r'class="row-link"[^>]*>([^<]+)<', html))
+    """The tracking numbers in the result table's rows."""
+    return {a.get_text(strip=True) for a in parse(html).select(".shipment-row a.row-link")}
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,10 +301,10 @@ def test_sorting_by_eta(staff_client, three):
     Shipment.objects.filter(pk=a.pk).update(estimated_delivery_date=now + timedelta(days=3))
     Shipment.objects.filter(pk=c.pk).update(estimated_delivery_date=now + timedelta(days=1))
     html = staff_client.get(LIST, {"sort": "eta"}).content.decode()
-    order = [n for n in re.findall(r'class="row-link"[^>]*>([^<]+)<', html)]
+    order = [a.get_text(strip=True) for a in parse(html).select(".shipment-row a.row-link")]
     assert order == [c.tracking_number, a.tracking_number, b.tracking_number]  # no ETA last
     html = staff_client.get(LIST, {"sort": "-eta"}).content.decode()
-    order = [n for n in re.findall(r'class="row-link"[^>]*>([^<]+)<', html)]
+    order = [a.get_text(strip=True) for a in parse(html).select(".shipment-row a.row-link")]
     assert order[:2] == [a.tracking_number, c.tracking_number]
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django_tasks_db import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
+from .domain.numbers import TrackingInputError
 from .models import ImportJob, Shipment
 from .ops.logging import logged_task
 from .services import import_jobs, scheduling, workers
@@ -53,6 +54,8 @@ def refresh_shipment(shipment_id: int) -> dict[str, Any]:
         result = tracking_service.refresh_shipment(shipment_id=shipment_id)
     except Shipment.DoesNotExist:
         return {"shipment_id": shipment_id, "ok": False, "error": "deleted"}
+    except TrackingInputError as exc:  # its carrier was disabled after the task was queued
+        return {"shipment_id": shipment_id, "ok": False, "error": exc.code}
     except ShipEngineError as exc:
         logger.info("refresh failed shipment=%s %s", shipment_id, exc.one_line())
         return {"shipment_id": shipment_id, "ok": False, "error": exc.one_line()}
@@ -109,17 +112,6 @@ def enqueue_import(job_id: int) -> None:
         ImportJob.objects.filter(pk=job_id).update(task_result_id=str(result.id)[:64])
 
     transaction.on_commit(_enqueue)
-
-
-def import_task_state(job: ImportJob) -> str:
-    """The task framework's view of an import job (READY, RUNNING, ...), when the backend keeps
-    it; "" otherwise (backends without stored results, or a pruned one)."""
-    if not job.task_result_id:
-        return ""
-    try:
-        return str(run_import.get_result(job.task_result_id).status)
-    except Exception:  # whatever the backend raises for a result it does not have
-        return ""
 
 
 def reap_lost_tasks(*, now: datetime | None = None) -> int:

@@ -56,26 +56,31 @@
     }
 
     var latlngs = points.map(function (point) { return [point.lat, point.lng]; });
-    groupByPlace(points).forEach(function (group) {
+    var placed = groupByPlace(points).map(function (group) {
       var last = group[group.length - 1];
       var latest = group.some(function (point) { return point.latest; });
       var text = group.length > 1 ? group[0].n + "\u2013" + last.n : String(last.n);
-      var size = Math.max(latest ? 34 : 26, 12 + 8 * text.length);
-      var icon = L.divIcon({
-        className: "map-marker " + (last.css || "status-none") + (latest ? " is-latest" : ""),
-        html: "<span>" + text + "</span>",
-        iconSize: [size, latest ? 34 : 26]
-      });
+      var height = latest ? 34 : 26;
+      var width = Math.max(height, 12 + 8 * text.length);
       var label = group.map(function (point) {
         return point.n + ". " + [point.description, point.place, point.time].filter(Boolean).join(", ");
       }).join("; ");
       if (latest && el.dataset.labelLatest) { label = el.dataset.labelLatest + ": " + label; }
-      L.marker([last.lat, last.lng], {
-        icon: icon,
+      var item = {
+        latlng: L.latLng(last.lat, last.lng),
+        className: "map-marker " + (last.css || "status-none") + (latest ? " is-latest" : ""),
+        html: "<span>" + text + "</span>",
+        w: width,
+        h: height,
+        latest: latest
+      };
+      item.marker = L.marker(item.latlng, {
+        icon: icon(item, 0, 0),
         title: label,
         keyboard: true,
         zIndexOffset: latest ? 1000 : 0
       }).bindPopup(popupContent(group)).addTo(map);
+      return item;
     });
 
     if (latlngs.length > 1) {
@@ -84,6 +89,44 @@
     } else {
       map.setView(latlngs[0], 10);
     }
+    spread(map, placed);
+    map.on("zoomend", function () { spread(map, placed); });
+  }
+
+  function icon(item, dx, dy) {
+    return L.divIcon({
+      className: item.className,
+      html: item.html,
+      iconSize: [item.w, item.h],
+      iconAnchor: [item.w / 2 - dx, item.h / 2 - dy]
+    });
+  }
+
+  // Markers of nearby places would cover each other at this zoom: the latest stays on its
+  // place, each other one moves around its place, just clear of the ones already placed.
+  function spread(map, placed) {
+    var taken = [];
+    var order = placed.filter(function (i) { return i.latest; })
+      .concat(placed.filter(function (i) { return !i.latest; }).reverse());
+    order.forEach(function (item) {
+      var at = map.latLngToLayerPoint(item.latlng);
+      var dx = 0;
+      var dy = 0;
+      var overlaps = function () {
+        return taken.some(function (t) {
+          return Math.abs(t.x - (at.x + dx)) < (t.w + item.w) / 2 + 2 &&
+            Math.abs(t.y - (at.y + dy)) < (t.h + item.h) / 2 + 2;
+        });
+      };
+      for (var tries = 1; tries <= 24 && overlaps(); tries++) {
+        var angle = tries * Math.PI / 4;
+        var radius = item.h * Math.ceil(tries / 8);
+        dx = Math.round(Math.cos(angle) * radius);
+        dy = Math.round(Math.sin(angle) * radius);
+      }
+      taken.push({ x: at.x + dx, y: at.y + dy, w: item.w, h: item.h });
+      item.marker.setIcon(icon(item, dx, dy));
+    });
   }
 
   function drawAll(root) {
@@ -98,4 +141,6 @@
   // A region swapped in by htmx may bring a map with it: htmx.onLoad's event, listened for on the
   // document so it works whichever of the two scripts runs first.
   document.addEventListener("htmx:load", function (event) { drawAll(event.target); });
+  // The public page swaps its region in without htmx (js/public-refresh.js).
+  document.addEventListener("shiptrack:content", function (event) { drawAll(event.detail.root); });
 })();

@@ -48,3 +48,45 @@
     }
   });
 })();
+
+/* The list's search box always shows the query the results are for: after Back/Forward (htmx
+   restores a snapshot whose input kept its typed value, not the URL's) it is set from the URL. */
+(function () {
+  "use strict";
+  function syncSearchBox() {
+    var box = document.getElementById("id_q");
+    if (!box) { return; }
+    var q = new URLSearchParams(window.location.search).get("q") || "";
+    if (box.value !== q) { box.value = q; }
+  }
+  document.addEventListener("htmx:historyRestore", syncSearchBox);
+  window.addEventListener("popstate", function () { window.setTimeout(syncSearchBox, 0); });
+  window.addEventListener("pageshow", syncSearchBox);
+})();
+
+/* After "Refresh now" swaps the shipment's region in, focus moves to what changed (the result
+   line, else the heading), so keyboard and screen-reader users are not sent back to the top. */
+(function () {
+  "use strict";
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var config = event.detail && event.detail.requestConfig;
+    if (!config || !/\/refresh\/$/.test(config.path || "")) { return; }
+    var region = document.getElementById("tracking");
+    if (!region) { return; }
+    var target = region.querySelector(".refresh-result") || region.querySelector("h1");
+    if (!target) { return; }
+    target.setAttribute("tabindex", "-1");
+    target.focus();
+  });
+})();
+
+/* The list's URL carries only the filters in use: empty fields are left out of htmx requests
+   (and so of the address bar), as the server-built links already do. */
+document.addEventListener("htmx:configRequest", function (event) {
+  "use strict";
+  var params = event.detail.parameters;
+  if (!params || event.detail.verb !== "get") { return; }
+  Object.keys(params).forEach(function (key) {
+    if (params[key] === "") { delete params[key]; }
+  });
+});

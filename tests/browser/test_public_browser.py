@@ -94,17 +94,23 @@ def test_lookup_lands_on_the_tracking_page_with_headline_timeline_and_markers(
     assert [p[:300] for p in page.problems if "Content Security Policy" in p] == []
 
 
-def test_ambiguous_number_asks_for_the_carrier_then_shows_the_page(live_server, browser_page):
+def test_ambiguous_number_offers_the_carriers_then_shows_the_page(live_server, browser_page):
     page = browser_page
     shipment = services.track_shipment(carrier_code="fedex", tracking_number="794698432183")
     _mark_fresh()
+    # An ambiguous number we do not hold: one button per carrier it could be from.
     page.goto(live_server.url + "/")
-    page.fill("#id_number", "794698432183")
+    page.fill("#id_number", "794698432184")
     page.click("button.lookup-button")
     page.wait_for_selector(".lookup-message")
     assert "FedEx or Purolator Canada" in page.locator(".lookup-message").inner_text()
+    assert page.locator(".candidate-button").all_inner_texts() == ["FedEx", "Purolator Canada"]
     assert serious_violations(page) == []
-    page.select_option("#id_carrier", "fedex")
+    with page.expect_navigation():
+        page.get_by_role("button", name="FedEx", exact=True).click()
+    assert "could not find a parcel" in page.locator(".lookup-message").inner_text()
+    # The one a FedEx parcel has: straight to its page, no question asked.
+    page.fill("#id_number", "7946 9843 2183")
     page.click("button.lookup-button")
     page.wait_for_url(f"**/t/{shipment.public_token}/")
     page.wait_for_selector(".map-marker")

@@ -48,6 +48,26 @@ class SyncedFilter(SetOrNotFilter):
     labels = (_("Yes"), _("Never"))
 
 
+class ConnectionStatusFilter(admin.SimpleListFilter):
+    """The account's connection states that occur (a few dozen carriers: DISTINCT is cheap), each
+    with a readable name; carriers never synced have none and are not listed as an empty link."""
+
+    title = _("connection status")
+    parameter_name = "connection_status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        values = (
+            Carrier.objects.exclude(connection_status="")
+            .order_by("connection_status")
+            .values_list("connection_status", flat=True)
+            .distinct()
+        )
+        return [(value, value.replace("_", " ").capitalize()) for value in values]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(connection_status=self.value()) if self.value() else queryset
+
+
 class CarrierForm(forms.ModelForm):
     class Meta:
         model = Carrier
@@ -81,12 +101,13 @@ class CarrierAdmin(admin.ModelAdmin):
         "name",
         "code",
         "is_active",
+        "inactive_reason",
         "shipment_count",
         "shipengine_carrier_id",
         "connection_status",
         "last_synced_at",
     )
-    list_filter = ("is_active", ShipEngineAccountFilter, "connection_status", SyncedFilter)
+    list_filter = ("is_active", ShipEngineAccountFilter, ConnectionStatusFilter, SyncedFilter)
     # alternate_names: the seed lists "Australia Post eParcel" under australia_post as well.
     search_fields = (
         "code",
@@ -103,13 +124,26 @@ class CarrierAdmin(admin.ModelAdmin):
         "nickname",
         "friendly_name",
         "connection_status",
+        "inactive_reason",
         "last_synced_at",
         "shipments_link",
         "created_at",
         "updated_at",
     )
     fieldsets = (
-        (None, {"fields": ("code", "name", "alternate_names", "is_active", "shipments_link")}),
+        (
+            None,
+            {
+                "fields": (
+                    "code",
+                    "name",
+                    "alternate_names",
+                    "is_active",
+                    "inactive_reason",
+                    "shipments_link",
+                )
+            },
+        ),
         (
             _("Carrier tracking page"),
             {"fields": ("tracking_url_template",)},

@@ -20,7 +20,7 @@ from ..domain import statuses
 from ..domain.numbers import TrackingInputError
 from ..domain.statuses import ATTENTION, FINAL
 from ..models import Shipment, TrackingEvent
-from ..services import push_updates, tracking
+from ..services import api_client, push_updates, tracking
 from ..shipengine import ShipEngineError
 from .filters import NeedsAttentionFilter, SetOrNotFilter, StatusFilter
 from .links import changelist_url
@@ -60,6 +60,8 @@ class TrackingEventInline(admin.TabularInline):
         "location",
         "event_code",
         "signer",
+        "status_detail_description",
+        "proof_of_delivery_url",
     )
     extra = 0
     can_delete = False
@@ -271,17 +273,17 @@ class ShipmentAdmin(admin.ModelAdmin):
     @admin.action(description=_("Refresh now"), permissions=["change"])
     def refresh_now(self, request: HttpRequest, queryset: QuerySet[Shipment]) -> None:
         for shipment in self._limited(request, queryset, str(_("Refresh now"))):
-            if not shipment.carrier.is_active:
-                self.message_user(
-                    request,
-                    _("%(shipment)s: not refreshed, the carrier %(carrier)s is disabled.")
-                    % {"shipment": shipment, "carrier": shipment.carrier.name},
-                    messages.WARNING,
-                )
-                continue
             try:
                 # interactive: someone waits on the page, so no long retry waits.
                 result = tracking.refresh_shipment(shipment_id=shipment.pk, interactive=True)
+            except TrackingInputError as exc:
+                self.message_user(
+                    request,
+                    _("%(shipment)s: not refreshed. %(reason)s")
+                    % {"shipment": shipment, "reason": exc.message},
+                    messages.WARNING,
+                )
+                continue
             except ShipEngineError as exc:
                 self.message_user(
                     request,
@@ -347,7 +349,14 @@ class ShipmentAdmin(admin.ModelAdmin):
                 continue
             self.message_user(
                 request,
-                _("%(shipment)s: push updates started; ShipEngine will call our webhook.")
+                (
+                    _(
+                        "%(shipment)s: push updates started in the sandbox (it calls no webhook "
+                        "by itself: manage.py sandbox_webhook sends one)."
+                    )
+                    if api_client.is_simulated()
+                    else _("%(shipment)s: push updates started; ShipEngine will call our webhook.")
+                )
                 % {"shipment": shipment},
                 messages.SUCCESS,
             )

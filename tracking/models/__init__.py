@@ -1,7 +1,7 @@
 """The tables, one module per model family, with their QuerySets beside them."""
 
 from .api_calls import ApiCall, ApiCallQuerySet
-from .carriers import Carrier, CarrierQuerySet
+from .carriers import Carrier, CarrierQuerySet, InactiveReason
 from .coordination import LookupThrottle, RateLimitState, WebhookReceipt, WebhookReceiptQuerySet
 from .events import TrackingEvent, TrackingEventQuerySet
 from .imports import ImportItem, ImportJob, ImportRowError
@@ -20,6 +20,7 @@ __all__ = [
     "ImportItem",
     "ImportJob",
     "ImportRowError",
+    "InactiveReason",
     "LookupThrottle",
     "QueuedRefresh",
     "RateLimitState",

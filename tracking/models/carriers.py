@@ -10,6 +10,12 @@ from django.utils.translation import gettext_lazy as _
 from ..domain.numbers import CARRIER_CODE_MAX
 
 
+class InactiveReason(models.TextChoices):
+    ADMIN = "admin", _("switched off by an administrator")
+    BILLING_PLAN = "billing_plan", _("disabled by the ShipEngine billing plan")
+    PENDING_APPROVAL = "pending_approval", _("the ShipEngine connection awaits approval")
+
+
 class CarrierQuerySet(models.QuerySet["Carrier"]):
     def active(self) -> CarrierQuerySet:
         return self.filter(is_active=True)
@@ -26,6 +32,12 @@ class Carrier(models.Model):
     friendly_name = models.CharField(max_length=120, blank=True)
     connection_status = models.CharField(max_length=32, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    #: Why an inactive carrier is inactive: an admin switched it off, or the account cannot
+    #: track with it (sync_carriers: disabled by the billing plan, connection pending approval),
+    #: in which case the next sync switches it on again once the account can.
+    inactive_reason = models.CharField(
+        _("why inactive"), max_length=32, blank=True, choices=InactiveReason.choices
+    )
     tracking_url_template = models.CharField(
         _("tracking URL template"),
         max_length=500,

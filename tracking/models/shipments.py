@@ -168,7 +168,7 @@ class Shipment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.carrier.code} {self.tracking_number}"
+        return f"{self.carrier.name} {self.tracking_number}"
 
     @property
     def is_final(self) -> bool:

@@ -35,10 +35,12 @@ def event_as_api_dict(event: TrackingEvent) -> dict[str, Any]:
         "status_code": _or_none(event.status_code),
         "status_detail_code": _or_none(event.status_detail_code),
         "status_description": _or_none(event.status_description),
+        "status_detail_description": _or_none(event.status_detail_description),
         "carrier_status_code": _or_none(event.carrier_status_code),
         "carrier_status_description": _or_none(event.carrier_status_description),
         "latitude": event.latitude,
         "longitude": event.longitude,
+        "proof_of_delivery_url": _or_none(event.proof_of_delivery_url),
     }
 
 
@@ -49,6 +51,7 @@ def shipment_as_api_dict(shipment: Shipment, events: Iterable[TrackingEvent]) ->
         "tracking_url": _or_none(shipment.carrier_link),
         "status_code": _or_none(shipment.status_code),
         "status_detail_code": _or_none(shipment.status_detail_code),
+        "status_detail_description": _or_none(shipment.status_detail_description),
         "carrier_code": shipment.api_carrier_code or shipment.carrier.code,
         "carrier_id": shipment.api_carrier_id,
         "carrier_detail_code": _or_none(shipment.carrier_detail_code),

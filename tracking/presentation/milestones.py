@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 
 from ..domain.statuses import FINAL
 from ..models import Shipment, TrackingEvent
-from .dates import carrier_local_datetime, short_date
-from .words import is_out_for_delivery
+from . import dates
+from .words import delivered_moment, is_out_for_delivery, sort_key
 
 MilestoneState = Literal["done", "current", "todo", "problem"]
 
@@ -68,11 +68,15 @@ def milestones(
             stage = 2
         if stage >= 0:
             by_events = max(by_events, stage)
-            local = carrier_local_datetime(ev)
-            if local and (stage not in first_at or local < first_at[stage]):
-                first_at[stage] = local
+            moment = dates.event_moment(ev)
+            if moment and (stage not in first_at or moment.wall < first_at[stage]):
+                first_at[stage] = moment.wall
+    _fill_dates_from_uncoded_scans(shipment, events, first_at)
     if code not in FINAL:
         reached = max(reached, min(by_events, 2))
+    if code not in {"", "NY"} and events:
+        # Whatever the codes say, a carrier that has scanned the parcel has it.
+        reached = max(reached, 0)
     problem = code in {"EX", "AT"}
     if code == "EX":
         # The problem sits on the furthest step the events show the parcel reached.
@@ -96,9 +100,30 @@ def milestones(
             state = "problem"
         else:
             state = "current"
-        if reached < 0 and index == 0:
-            state = "current"
+        if code == "NY" and index == 0:
+            state = "current"  # the label exists; a never-fetched parcel has no step at all
         at = first_at.get(index)
-        at_text = short_date(at, year=False) if at and state != "todo" else ""
+        at_text = dates.short_day(at) if at and state != "todo" else ""
         result.append(Milestone(key=key, label=label, state=state, at_text=at_text))
     return result
+
+
+def _fill_dates_from_uncoded_scans(
+    shipment: Shipment, events: Sequence[TrackingEvent], first_at: dict[int, datetime]
+) -> None:
+    """Scans without status codes (the seed's answer has none) still date the steps: the oldest
+    scan is the acceptance, the next one the start of the journey, the delivering scan the
+    delivery."""
+    dated = [e for e in sorted(events, key=sort_key) if e.occurred_at]
+    if not dated:
+        return
+    first = dates.event_moment(dated[0])
+    if first and 0 not in first_at:
+        first_at[0] = first.wall
+    if len(dated) > 2 and 1 not in first_at:
+        second = dates.event_moment(dated[1])
+        if second:
+            first_at[1] = second.wall
+    delivered = delivered_moment(shipment, events)
+    if delivered and 3 not in first_at:
+        first_at[3] = delivered.wall

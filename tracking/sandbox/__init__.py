@@ -48,6 +48,7 @@ Modules: `scenarios` (data), `journeys` (made-up journeys, answers), `simulator`
 `tracking.shipengine.webhook_signatures`, the one definition the receiver checks too.
 """
 
+from .answers import SandboxResponse, error_body
 from .journeys import generated_scenario, render_tracking
 from .scenarios import (
     FAULT_NUMBERS,
@@ -59,7 +60,7 @@ from .scenarios import (
     seed_example,
 )
 from .server import make_server, serve_in_thread
-from .simulator import SANDBOX_CARRIERS, Sandbox, SandboxResponse, error_body
+from .simulator import SANDBOX_CARRIERS, Sandbox
 from .transport import SandboxAdapter, default_sandbox, sandbox_session
 
 __all__ = [

@@ -8,6 +8,7 @@ import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from .scenarios import PLACES, STATUS_DESCRIPTIONS, Scenario, Step, step
@@ -76,12 +77,30 @@ def _iso_utc(when: datetime) -> str:
 
 
 def _iso_local(when: datetime, tz: str) -> str:
+    """The carrier's wall clock where the scan happened, naive, as real answers send it (the
+    seed's "2021-09-20T14:03:00")."""
     local = when.astimezone(ZoneInfo(tz))
-    return local.isoformat(timespec="seconds")
+    return local.replace(tzinfo=None).isoformat(timespec="seconds")
 
 
-def render_tracking(scenario: Scenario, *, epoch: datetime, now: datetime) -> dict[str, Any]:
-    """A get_tracking_log answer, valid against the official schema."""
+DEFAULT_CARRIER_PAGES = "https://sandbox.shiptrack.invalid/track"
+
+_DELIVERED_DETAIL = {
+    "DE": "Delivered to the recipient",
+    "SP": "Delivered to a collection point, waiting for the recipient",
+}
+
+
+def render_tracking(
+    scenario: Scenario,
+    *,
+    epoch: datetime,
+    now: datetime,
+    carrier_pages: str = DEFAULT_CARRIER_PAGES,
+) -> dict[str, Any]:
+    """A get_tracking_log answer, valid against the official schema. `carrier_pages`: where the
+    carrier's own tracking page (tracking_url) and proof of delivery live."""
+    page = f"{carrier_pages.rstrip('/')}/{quote(scenario.carrier_code)}/{quote(scenario.number)}/"
     revealed = [s for s in scenario.steps if epoch + timedelta(hours=s.hours) <= now]
     events = []
     for shown in sorted(revealed, key=lambda s: s.hours, reverse=True):
@@ -93,9 +112,8 @@ def render_tracking(scenario: Scenario, *, epoch: datetime, now: datetime) -> di
             "carrier_occurred_at": _iso_local(when, tz),
             "description": shown.description,
             "city_locality": place.city if place else "",
-            "state_province": place.state if place else "US",
+            "state_province": place.state if place else "",
             "postal_code": place.postal_code if place else "",
-            "country_code": place.country if place else "US",
             "company_name": "",
             "signer": shown.signer,
             "event_code": shown.event_code,
@@ -106,9 +124,14 @@ def render_tracking(scenario: Scenario, *, epoch: datetime, now: datetime) -> di
             "carrier_status_code": shown.event_code or shown.status,
             "carrier_status_description": shown.description,
         }
+        if place:
+            event["country_code"] = place.country
         if place and shown.with_coordinates:
             event["latitude"] = place.lat
             event["longitude"] = place.lon
+        if shown.status in _DELIVERED_DETAIL:
+            event["status_detail_description"] = _DELIVERED_DETAIL[shown.status]
+            event["proof_of_delivery_url"] = f"{page}proof/"
         events.append(event)
     latest = events[0] if events else None
     status = latest["status_code"] if latest else "NY"
@@ -116,7 +139,7 @@ def render_tracking(scenario: Scenario, *, epoch: datetime, now: datetime) -> di
     first = min(revealed, key=lambda s: s.hours) if revealed else None
     answer: dict[str, Any] = {
         "tracking_number": scenario.number,
-        "tracking_url": f"https://sandbox.shiptrack.invalid/track/{scenario.carrier_code}/{scenario.number}",
+        "tracking_url": page,
         "status_code": status,
         "status_detail_code": latest["status_detail_code"]
         if latest
@@ -137,6 +160,7 @@ def render_tracking(scenario: Scenario, *, epoch: datetime, now: datetime) -> di
         answer["estimated_delivery_date"] = _iso_utc(epoch + timedelta(hours=scenario.eta_hours))
     if delivered and latest:
         answer["actual_delivery_date"] = latest["occurred_at"]
+        answer["status_detail_description"] = latest["status_detail_description"]
     if status == "EX" and scenario.exception:
         answer["exception_description"] = scenario.exception
     return answer

@@ -58,11 +58,11 @@ _default_sandbox: Sandbox | None = None
 _default_lock = threading.Lock()
 
 
-def default_sandbox(epoch: datetime | None = None) -> Sandbox:
+def default_sandbox(epoch: datetime | None = None, **options: Any) -> Sandbox:
     global _default_sandbox
     with _default_lock:
         if _default_sandbox is None:
-            _default_sandbox = Sandbox(epoch=epoch)
+            _default_sandbox = Sandbox(epoch=epoch, **options)
         return _default_sandbox
 
 

@@ -71,7 +71,8 @@ def _client_for(
     )
     session = None
     if simulated:
-        session = sandbox.sandbox_session(base_url, sandbox.default_sandbox(epoch=sandbox_epoch()))
+        simulator = sandbox.default_sandbox(epoch=sandbox_epoch(), carrier_pages=carrier_pages())
+        session = sandbox.sandbox_session(base_url, simulator)
     return ShipEngineClient(
         config,
         session=session,
@@ -132,6 +133,12 @@ def sandbox_epoch() -> datetime:
     except ValueError:  # a half-written or damaged file: start a new epoch
         path.write_text(timezone.now().replace(microsecond=0).isoformat())
         return datetime.fromisoformat(path.read_text().strip())
+
+
+def carrier_pages() -> str:
+    """Where the sandbox's answers link the carriers' own pages: this site's stand-ins
+    (web/public/sandbox_pages.py), so that a link followed in the demo opens a page."""
+    return settings.SITE_URL.rstrip("/") + "/sandbox/carrier"
 
 
 def sandbox_signing_key() -> rsa.RSAPrivateKey:

@@ -159,6 +159,7 @@ class Progress:
     fetched: int
     to_fetch: int
     finished: bool
+    failed_fetches: int = 0
 
     @property
     def rows_percent(self) -> int:
@@ -173,12 +174,19 @@ def _fetched(job: ImportJob) -> int:
     return job.items.filter(shipment__last_checked_at__gte=job.created_at).count()
 
 
+def _failed_fetches(job: ImportJob) -> int:
+    return job.items.filter(
+        shipment__last_checked_at__gte=job.created_at, shipment__consecutive_failures__gt=0
+    ).count()
+
+
 def job_progress(job: ImportJob) -> Progress:
     """Where a job is (read-only: a fetching job whose packages have all been fetched reads as
     done; finish_fetched_jobs() records it)."""
-    fetched = 0
+    fetched = failed = 0
     if job.state in {ImportJob.State.FETCHING, ImportJob.State.DONE} and job.fetches_enqueued:
         fetched = _fetched(job)
+        failed = _failed_fetches(job) if fetched else 0
     state = job.state
     if state == ImportJob.State.FETCHING and fetched >= job.fetches_enqueued:
         state = ImportJob.State.DONE
@@ -190,6 +198,7 @@ def job_progress(job: ImportJob) -> Progress:
         fetched=fetched,
         to_fetch=job.fetches_enqueued,
         finished=state in {ImportJob.State.DONE, ImportJob.State.FAILED},
+        failed_fetches=failed,
     )
 
 

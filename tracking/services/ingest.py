@@ -188,6 +188,9 @@ def ingest_many(
             results.append(IngestResult(shipment_id, len(added)))
             outbox.append(Change(shipment_id, previous_status, shipment.status_code, added))
         if new_events:
+            # Oldest first, so that ids follow time: the admin lists events newest stored first
+            # along the primary key, which then reads newest first within a shipment too.
+            new_events.reverse()
             _insert_events(new_events, now)
         for shipment_id, values in changes.items():
             _save_summary(shipment_id, values)

@@ -13,23 +13,43 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from ..domain.numbers import (
     TrackingInputError,
     is_valid_carrier_code,
     normalize_carrier_code,
+    normalize_tracking_number,
     validate_label_id,
     validate_tracking_number,
 )
 from ..models import Carrier, Shipment
-from ..shipengine import BadResponseError, NotSent, ShipEngineClient, ShipEngineError
+from ..shipengine import (
+    BadResponseError,
+    NotSent,
+    ShipEngineClient,
+    ShipEngineError,
+    TrackingInfo,
+)
 from . import api_client, throttling
 from .ingest import IngestResult, ingest_tracking
 from .outbox import record_created
 from .refresh import record_failure
 
 logger = logging.getLogger("shiptrack.services")
+
+StrOrPromise = str | Promise
+
+
+def _carrier_disabled(carrier: Carrier, consequence: StrOrPromise) -> TrackingInputError:
+    return TrackingInputError(
+        "carrier_disabled",
+        _("The carrier %(name)s (%(code)s) is disabled. %(consequence)s"),
+        name=carrier.name,
+        code=carrier.code,
+        consequence=consequence,
+    )
 
 
 def get_carrier(code: str, *, active_only: bool = False) -> Carrier:
@@ -62,15 +82,10 @@ def track_shipment(
     existing = Shipment.objects.filter(carrier=carrier, tracking_number=number).first()
     if existing is None and not carrier.is_active:
         # A disabled carrier takes no new packages; the ones already stored stay readable.
-        raise TrackingInputError(
-            "carrier_disabled",
-            _("The carrier %(name)s (%(code)s) is disabled: new packages cannot be added for it."),
-            name=carrier.name,
-            code=carrier.code,
-        )
+        raise _carrier_disabled(carrier, _("New packages cannot be added for it."))
     client = client or api_client.get_client(interactive=interactive)
     try:
-        info = client.get_tracking(carrier.code, number)
+        info = _same_parcel(client.get_tracking(carrier.code, number), number)
     except ShipEngineError as exc:
         if existing is not None and not isinstance(exc, NotSent):
             record_failure(shipment_id=existing.pk, error=exc)
@@ -115,13 +130,42 @@ def _fill_blank(shipment: Shipment, **values: str) -> None:
         shipment.save(update_fields=[*changed, "updated_at"])
 
 
+def _same_parcel(info: TrackingInfo, number: str) -> TrackingInfo:
+    """The answer, unless it is about another parcel (after normalising spaces and case): then a
+    BadResponseError, so that nothing is stored under the number that was asked for."""
+    answered = normalize_tracking_number(info.tracking_number)
+    if answered and answered != number:
+        raise BadResponseError(
+            f"ShipEngine answered for another parcel ({answered[:64]}) than the one asked for"
+        )
+    return info
+
+
+def _label(client: ShipEngineClient, label_id: str) -> tuple[str, str]:
+    """The label's tracking number and carrier code (GET /v1/labels/{id}), checked like any
+    number and carrier code typed in: an answer that is neither is refused, not stored."""
+    label = client.get_label(label_id)
+    try:
+        number = validate_tracking_number(label.tracking_number)
+    except TrackingInputError as exc:
+        raise BadResponseError(f"The label's tracking number is unusable: {exc.message}") from None
+    if not is_valid_carrier_code(label.carrier_code):
+        raise BadResponseError("The label's carrier_code is not a carrier code")
+    return number, label.carrier_code
+
+
 def track_label(*, label_id: str, client: ShipEngineClient | None = None) -> Shipment:
-    """Track by ShipEngine label id (GET /v1/labels/{label_id}/track)."""
+    """Track by ShipEngine label id: GET /v1/labels/{label_id} names the carrier and the number
+    (the label's track answer may not carry a carrier_code), then /v1/labels/{id}/track."""
     label_id = validate_label_id(label_id)
     client = client or api_client.get_client()
-    existing = Shipment.objects.filter(label_id=label_id).first()
+    existing = Shipment.objects.select_related("carrier").filter(label_id=label_id).first()
     try:
-        info = client.get_label_tracking(label_id)
+        if existing is None:
+            number, carrier_code = _label(client, label_id)
+        else:
+            number, carrier_code = existing.tracking_number, existing.carrier.code
+        info = _same_parcel(client.get_label_tracking(label_id), number)
     except ShipEngineError as exc:
         if existing is not None and not isinstance(exc, NotSent):
             record_failure(shipment_id=existing.pk, error=exc)
@@ -130,26 +174,9 @@ def track_label(*, label_id: str, client: ShipEngineClient | None = None) -> Shi
         if existing is not None:
             shipment = existing
         else:
-            # The answer's number and code get the same checks as anything a person types: a
-            # formula, a 300-character number or an odd carrier code is refused, not stored.
-            if not info.tracking_number:
-                raise BadResponseError("The label's tracking answer has no tracking_number")
-            try:
-                number = validate_tracking_number(info.tracking_number)
-            except TrackingInputError as exc:
-                raise BadResponseError(
-                    f"The label's tracking answer has an unusable tracking_number: {exc}"
-                ) from None
-            if not info.carrier_code:
-                raise BadResponseError("The label's tracking answer has no carrier_code")
-            if not is_valid_carrier_code(info.carrier_code):
-                raise BadResponseError(
-                    "The label's tracking answer has an unusable carrier_code "
-                    f"{info.carrier_code[:40]!r}"
-                )
             carrier, _created = Carrier.objects.get_or_create(
-                code=info.carrier_code,
-                defaults={"name": info.carrier_code.replace("_", " ").title()},
+                code=carrier_code,
+                defaults={"name": carrier_code.replace("_", " ").title()},
             )
             shipment, created = Shipment.objects.get_or_create(
                 carrier=carrier, tracking_number=number
@@ -171,14 +198,19 @@ def _unstorable(exc: Exception) -> BadResponseError:
 def refresh_shipment(
     *, shipment_id: int, client: ShipEngineClient | None = None, interactive: bool = False
 ) -> IngestResult:
-    """Poll one stored shipment. On failure the error is recorded and re-raised."""
+    """Poll one stored shipment. On failure the error is recorded and re-raised. A disabled
+    carrier's shipments are not refreshed (TrackingInputError "carrier_disabled"): the staff
+    page, the admin, the API and the workers all refuse it here."""
     shipment = Shipment.objects.select_related("carrier").get(pk=shipment_id)
+    if not shipment.carrier.is_active:
+        raise _carrier_disabled(shipment.carrier, _("Its packages are no longer refreshed."))
     client = client or api_client.get_client(interactive=interactive)
     try:
         if shipment.label_id:
             info = client.get_label_tracking(shipment.label_id)
         else:
             info = client.get_tracking(shipment.carrier.code, shipment.tracking_number)
+        _same_parcel(info, shipment.tracking_number)
     except ShipEngineError as exc:
         if not isinstance(exc, NotSent):  # nothing was asked: nothing about it failed
             record_failure(shipment_id=shipment.pk, error=exc)

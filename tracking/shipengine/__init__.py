@@ -7,7 +7,7 @@ Modules: `errors`, `fields` (tolerant readers), `answers` (typed answers), `clie
 hooks), `webhook_signatures` (RSA-SHA256 webhook signing and verifying).
 """
 
-from .answers import CarrierAccount, CarrierList, TrackEvent, TrackingInfo, capped_raw
+from .answers import CarrierAccount, CarrierList, Label, TrackEvent, TrackingInfo, capped_raw
 from .client import (
     DEFAULT_BASE_URL,
     CallObserver,
@@ -40,6 +40,7 @@ __all__ = [
     "CarrierList",
     "ClientConfig",
     "ErrorDetail",
+    "Label",
     "NoRateLimit",
     "NotSent",
     "RateLimited",

@@ -201,3 +201,26 @@ def capped_raw(raw: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
     data["events"] = kept
     data["_shiptrack_truncated"] = {**note, "events_kept": len(kept)}
     return data
+
+
+@dataclass(frozen=True)
+class Label:
+    """A label (GET /v1/labels/{label_id}): the fields tracking needs."""
+
+    label_id: str
+    tracking_number: str
+    carrier_code: str
+    carrier_id: str = ""
+
+    @classmethod
+    def from_json(cls, data: Any) -> Label:
+        if not isinstance(data, Mapping):
+            raise BadResponseError(
+                f"Label answer is a JSON {type(data).__name__}, expected an object"
+            )
+        return cls(
+            label_id=text(data.get("label_id")),
+            tracking_number=text(data.get("tracking_number")),
+            carrier_code=text(data.get("carrier_code")).lower(),
+            carrier_id=text(data.get("carrier_id")),
+        )

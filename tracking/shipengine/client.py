@@ -32,7 +32,7 @@ from urllib.parse import quote
 import requests
 import urllib3
 
-from .answers import CarrierAccount, CarrierList, TrackingInfo
+from .answers import CarrierAccount, CarrierList, Label, TrackingInfo
 from .errors import (
     ApiError,
     BadResponseError,
@@ -131,13 +131,14 @@ class ShipEngineClient:
         self._scrub = _scrubber(config.api_key)
 
     # -- public calls ------------------------------------------------------------------------
-    def get_tracking(self, carrier_code: str, tracking_number: str) -> TrackingInfo:
-        data = self._request(
-            "GET",
-            "/v1/tracking",
-            endpoint="/v1/tracking",
-            params={"carrier_code": carrier_code, "tracking_number": tracking_number},
-        )
+    def get_tracking(
+        self, carrier_code: str, tracking_number: str, *, carrier_id: str = ""
+    ) -> TrackingInfo:
+        """GET /v1/tracking by carrier_code, or by the account's carrier_id (se-...) when given
+        (the spec allows either)."""
+        params = {"carrier_id": carrier_id} if carrier_id else {"carrier_code": carrier_code}
+        params["tracking_number"] = tracking_number
+        data = self._request("GET", "/v1/tracking", endpoint="/v1/tracking", params=params)
         return TrackingInfo.from_json(data)
 
     def get_label_tracking(self, label_id: str) -> TrackingInfo:
@@ -148,16 +149,26 @@ class ShipEngineClient:
         )
         return TrackingInfo.from_json(data)
 
+    def get_label(self, label_id: str) -> Label:
+        """GET /v1/labels/{label_id}: the label names its carrier and tracking number (its track
+        answer may not say the carrier)."""
+        data = self._request(
+            "GET", f"/v1/labels/{quote(label_id, safe='')}", endpoint="/v1/labels/{label_id}"
+        )
+        return Label.from_json(data)
+
     def list_carriers(self) -> CarrierList:
         data, status, request_id = self._request_full(
             "GET", "/v1/carriers", endpoint="/v1/carriers"
         )
         if not isinstance(data, Mapping) or not isinstance(data.get("carriers", []), list):
             raise BadResponseError("Carrier list answer has no 'carriers' list", http_status=status)
+        # Entries without a carrier_code are kept (the spec does not require one): the caller
+        # reports them rather than dropping them without a word.
         carriers = tuple(
             CarrierAccount.from_json(c)
             for c in data.get("carriers") or []
-            if isinstance(c, Mapping) and c.get("carrier_code")
+            if isinstance(c, Mapping)
         )
         errors = tuple(ErrorDetail.from_json(e) for e in data.get("errors") or [])
         return CarrierList(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from django import template
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from ..domain import statuses
 from ..models import Shipment, TrackingEvent
-from ..presentation import timeline
+from ..presentation import dates, timeline
 from ..presentation import words as presentation_words
 
 register = template.Library()
@@ -40,6 +41,12 @@ def place_text(location: str | None) -> str:
 
 
 @register.filter
+def short_day(value: datetime | None) -> str:
+    """A stored UTC date, "Tue 20 Sep" (the year when not this year's): lists and tables."""
+    return dates.short_day(value.astimezone(UTC).date()) if value else ""
+
+
+@register.filter
 def by_local_day(events: Iterable[TrackingEvent] | None) -> list[timeline.TimelineDay]:
     return timeline.timeline_days(events or [])
 
@@ -50,6 +57,7 @@ def timeline_items(entries: Iterable[timeline.TimelineEntry]) -> SafeString:
     html.escape, as Django's escape does) rather than a template loop: a long timeline (200
     events) renders several times faster this way."""
     fallback = str(_("Update from the carrier"))
+    marker_label = str(_("Map marker %(n)s"))
     items = []
     for entry in entries:
         if entry.iso:
@@ -60,11 +68,19 @@ def timeline_items(entries: Iterable[timeline.TimelineEntry]) -> SafeString:
         else:
             when = f"<span>{_esc(entry.clock_text)}</span>"
         place = f'<span class="timeline-place"> · {_esc(entry.place)}</span>' if entry.place else ""
+        marker = (
+            f'<span class="timeline-marker" title="{_esc(marker_label % {"n": entry.marker})}">'
+            f"{entry.marker}</span>"
+            if entry.marker
+            else ""
+        )
         latest = " is-latest" if entry.is_latest else ""
+        detail = f'<p class="timeline-detail">{_esc(entry.detail)}</p>' if entry.detail else ""
         items.append(
             f'<li class="timeline-item {_esc(entry.css)}{latest}">'
             '<span class="timeline-dot" aria-hidden="true"></span><div class="timeline-body">'
-            f'<p class="timeline-text">{_esc(entry.text or fallback)}</p>'
+            f'<p class="timeline-text">{marker}{_esc(entry.text or fallback)}</p>'
+            f"{detail}"
             f'<p class="timeline-meta">{when}{place}</p></div></li>'
         )
     return mark_safe("\n".join(items))  # noqa: S308 - every value above is escaped

@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
@@ -51,7 +52,20 @@ login = auth_views.LoginView.as_view(
     authentication_form=StaffAuthenticationForm,
     redirect_authenticated_user=True,
 )
-logout = auth_views.LogoutView.as_view(next_page="staff:login")
+
+
+class LogoutView(auth_views.LogoutView):
+    """Log out, and say so on the login page it leads to."""
+
+    next_page = "staff:login"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, _("You have been logged out."))
+        return response
+
+
+logout = LogoutView.as_view()
 
 
 def locked_out(request: HttpRequest, *args: Any) -> HttpResponse:

@@ -46,6 +46,11 @@ class LookupForm(forms.Form):
         others = [c for c in self._carriers if c[0] not in codes]
         carrier_field.choices = [("", _("Recognise it from the number")), *likely, *others]
 
+    def candidate_choices(self, codes: tuple[str, ...]) -> list[tuple[str, str]]:
+        """(code, name) of the carriers a number could be from, for one button each."""
+        names = dict(self._carriers)
+        return [(code, names[code]) for code in codes if code in names]
+
     def carrier_names(self, codes: tuple[str, ...]) -> str:
         names = dict(self._carriers)
         return _(" or ").join(names.get(code, code) for code in codes)

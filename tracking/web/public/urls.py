@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import branding, views
+from . import branding, sandbox_pages, views
 
 app_name = "public"
 
@@ -11,4 +11,15 @@ urlpatterns = [
     path("track/", views.lookup, name="lookup"),
     path("t/<str:token>/", views.track_page, name="track_page"),
     path("brand.css", branding.brand_css, name="brand_css"),
+    path(
+        "sandbox/carrier/<str:carrier_code>/<str:number>/",
+        sandbox_pages.carrier_page,
+        name="sandbox_carrier",
+    ),
+    path(
+        "sandbox/carrier/<str:carrier_code>/<str:number>/proof/",
+        sandbox_pages.carrier_page,
+        {"proof": True},
+        name="sandbox_proof",
+    ),
 ]

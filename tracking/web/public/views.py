@@ -25,9 +25,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from ...domain import carrier_formats
 from ...domain.numbers import TrackingInputError
 from ...models import Shipment
+from ...presentation.facts import shipment_facts
 from ...presentation.map import map_points
 from ...presentation.milestones import milestones
 from ...presentation.words import eta_text, headline, status_words
+from ...queries.carriers import carrier_names
 from ...services import throttling, tracking
 from ...shipengine import ShipEngineError
 from ..client_address import client_key
@@ -63,10 +65,34 @@ def _not_found_message() -> str:
     )
 
 
+def _too_many(request: HttpRequest, retry_after: int) -> HttpResponse:
+    response = render(
+        request,
+        "tracking/public/too_many.html",
+        {"retry_after": retry_after, "number": request.POST.get("number", "")[:100]},
+        status=429,
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _stored_token(number: str, codes: tuple[str, ...]) -> str | None:
+    return (
+        Shipment.objects.filter(tracking_number=number, carrier__code__in=codes)
+        .order_by("-updated_at")
+        .values_list("public_token", flat=True)
+        .first()
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def lookup(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return redirect("public:home")
+    form = LookupForm(request.POST)
+    if not form.is_valid():
+        # A number we refuse reads no data: it does not use up the visitor's lookups.
+        return _form_page(request, form, status=400)
     limit = throttling.hit(
         client_key(request),
         limit=settings.PUBLIC_LOOKUP_RATE_LIMIT,
@@ -80,18 +106,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
             window_seconds=settings.PUBLIC_LOOKUP_RATE_WINDOW_SECONDS,
         )
     if not limit.allowed:
-        response = render(
-            request,
-            "tracking/public/too_many.html",
-            {"retry_after": limit.retry_after},
-            status=429,
-        )
-        response["Retry-After"] = str(limit.retry_after)
-        return response
-
-    form = LookupForm(request.POST)
-    if not form.is_valid():
-        return _form_page(request, form, status=400)
+        return _too_many(request, limit.retry_after)
     number: str = form.cleaned_data["number"]
     chosen: str = form.cleaned_data["carrier"]
 
@@ -101,34 +116,59 @@ def lookup(request: HttpRequest) -> HttpResponse:
     else:
         detection = carrier_formats.detect(number)
         if not detection.is_certain:
-            if detection.candidates:
-                form.put_first(detection.candidates)
-                message = _(
-                    "This number could be from %(carriers)s. Choose the carrier below and "
-                    "look it up again."
-                ) % {"carriers": form.carrier_names(detection.candidates)}
-            else:
-                message = _(
-                    "We could not tell the carrier from this number. Choose the carrier below "
-                    "and look it up again."
-                )
-            return _form_page(request, form, message=message)
+            number = detection.number or number
+            # A format several carriers share: a parcel stored under exactly one of them is
+            # the customer's (the same answer as choosing that carrier would give).
+            candidates = detection.candidates
+            tokens = {
+                code: token
+                for code in candidates
+                if (token := _stored_token(number, carrier_formats.codes_for(code)))
+            }
+            if len(tokens) == 1:
+                return _track_page_redirect(next(iter(tokens.values())))
+            return _ask_carrier(request, form, candidates)
         codes, carrier_code = detection.codes, detection.carrier
         number = detection.number or number
 
-    token = (
-        Shipment.objects.filter(tracking_number=number, carrier__code__in=codes)
-        .order_by("-updated_at")
-        .values_list("public_token", flat=True)
-        .first()
-    )
+    token = _stored_token(number, codes)
     if token is None and settings.PUBLIC_LOOKUP_FETCH_UNKNOWN:
         token = _fetch_unknown(carrier_code, number)
     if token is None:
         return _form_page(request, form, message=_not_found_message())
+    return _track_page_redirect(token)
+
+
+def _track_page_redirect(token: str) -> HttpResponse:
     response = HttpResponseRedirect(reverse("public:track_page", args=[token]))
     response.status_code = 303  # See Other: the browser GETs the page, the POST is not repeated
     return response
+
+
+def _ask_carrier(
+    request: HttpRequest, form: LookupForm, candidates: tuple[str, ...]
+) -> HttpResponse:
+    if candidates:
+        form.put_first(candidates)
+        message = _("This number could be from %(carriers)s. Which one sent your parcel?") % {
+            "carriers": form.carrier_names(candidates)
+        }
+    else:
+        message = _(
+            "We could not tell the carrier from this number. Choose the carrier below and "
+            "look it up again."
+        )
+    return render(
+        request,
+        "tracking/public/home.html",
+        {
+            "form": form,
+            "message": message,
+            "ask_carrier": True,
+            "candidates": form.candidate_choices(candidates),
+            "number": form.cleaned_data["number"],
+        },
+    )
 
 
 def _fetch_unknown(carrier_code: str, number: str) -> str | None:
@@ -165,6 +205,9 @@ def track_page(request: HttpRequest, token: str) -> HttpResponse:
     last_updated = shipment.last_checked_at if not shipment.consecutive_failures else None
     context = {
         "shipment": shipment,
+        "facts": shipment_facts(shipment, events, carrier_names=carrier_names()),
+        # The page checks for news while it is open, until the parcel is delivered.
+        "refresh_every": 0 if shipment.is_final else settings.PUBLIC_PAGE_REFRESH_SECONDS,
         "headline": headline(shipment, events),
         "status_words": status_words(shipment),
         "milestones": milestones(shipment, events),
@@ -192,6 +235,7 @@ PUBLIC_FIELDS = (
     "status_detail_code",
     "status_detail_description",
     "carrier_status_description",
+    "api_carrier_code",
     "tracking_url",
     "estimated_delivery_date",
     "actual_delivery_date",
@@ -222,6 +266,8 @@ PUBLIC_EVENT_FIELDS = (
     "status_detail_code",
     "status_description",
     "carrier_status_description",
+    "status_detail_description",
     "latitude",
     "longitude",
+    "proof_of_delivery_url",
 )

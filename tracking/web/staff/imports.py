@@ -49,7 +49,6 @@ def import_status(request: HtmxHttpRequest, pk: int) -> HttpResponseBase:
     context = {
         "job": job,
         "progress": import_jobs.job_progress(job),
-        "task_state": tasks.import_task_state(job),
         "errors": job.row_errors.order_by("line", "id")[:100],
         "can_retry": import_jobs.can_retry(job),
     }

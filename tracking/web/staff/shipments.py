@@ -21,9 +21,11 @@ from django.views.decorators.vary import vary_on_headers
 from ...domain import statuses
 from ...domain.numbers import TrackingInputError
 from ...models import Carrier, Shipment
+from ...presentation.facts import shipment_facts
 from ...presentation.map import map_points
 from ...presentation.milestones import milestones
-from ...presentation.words import status_words
+from ...presentation.words import eta_text, status_words
+from ...queries.carriers import carrier_names
 from ...queries.shipment_list import ListResult, filter_shipments
 from ...services import tracking
 from ...shipengine import ShipEngineError
@@ -181,6 +183,8 @@ def _detail_context(
     raw = shipment.raw_response
     return {
         "shipment": shipment,
+        "facts": shipment_facts(shipment, events, carrier_names=carrier_names()),
+        "eta": eta_text(shipment),
         "raw_json": json.dumps(raw, indent=2, sort_keys=True, ensure_ascii=False) if raw else "",
         "events": events,
         "status_css": statuses.css(shipment.status_code),
@@ -217,6 +221,9 @@ def shipment_refresh(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     shipment = _get_shipment(pk)
     try:
         result = tracking.refresh_shipment(shipment_id=shipment.pk, interactive=True)
+    except TrackingInputError as exc:
+        error = exc.message
+        added = 0
     except ShipEngineError as exc:
         error = exc.one_line()
         added = 0

@@ -1,0 +1,13 @@
+"""en: this project's date and time style (see tracking/formats/__init__.py)."""
+
+DATE_FORMAT = "j F Y"
+TIME_FORMAT = "g:i a"
+DATETIME_FORMAT = "j F Y, g:i a"
+SHORT_DATE_FORMAT = "j M Y"
+SHORT_DATETIME_FORMAT = "j M Y, g:i a"
+MONTH_DAY_FORMAT = "j F"
+YEAR_MONTH_FORMAT = "F Y"
+DAY_FORMAT = "l j F"
+DAY_YEAR_FORMAT = "l j F Y"
+SHORT_DAY_FORMAT = "D j M"
+SHORT_DAY_YEAR_FORMAT = "D j M Y"

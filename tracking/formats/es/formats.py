@@ -1,0 +1,13 @@
+"""es: this project's date and time style (see tracking/formats/__init__.py)."""
+
+DATE_FORMAT = "j \\d\\e F \\d\\e Y"
+TIME_FORMAT = "H:i"
+DATETIME_FORMAT = "j \\d\\e F \\d\\e Y, H:i"
+SHORT_DATE_FORMAT = "d/m/Y"
+SHORT_DATETIME_FORMAT = "d/m/Y H:i"
+MONTH_DAY_FORMAT = "j \\d\\e F"
+YEAR_MONTH_FORMAT = "F \\d\\e Y"
+DAY_FORMAT = "l j \\d\\e F"
+DAY_YEAR_FORMAT = "l j \\d\\e F \\d\\e Y"
+SHORT_DAY_FORMAT = "D j M"
+SHORT_DAY_YEAR_FORMAT = "D j M Y"

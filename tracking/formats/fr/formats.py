@@ -1,0 +1,13 @@
+"""fr: this project's date and time style (see tracking/formats/__init__.py)."""
+
+DATE_FORMAT = "j F Y"
+TIME_FORMAT = "H:i"
+DATETIME_FORMAT = "j F Y, H:i"
+SHORT_DATE_FORMAT = "d/m/Y"
+SHORT_DATETIME_FORMAT = "d/m/Y H:i"
+MONTH_DAY_FORMAT = "j F"
+YEAR_MONTH_FORMAT = "F Y"
+DAY_FORMAT = "l j F"
+DAY_YEAR_FORMAT = "l j F Y"
+SHORT_DAY_FORMAT = "D j M"
+SHORT_DAY_YEAR_FORMAT = "D j M Y"
