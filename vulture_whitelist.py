@@ -81,6 +81,16 @@ from tracking.web.staff import forms
 context_processors.shiptrack
 forms.ImportUploadForm.file
 
+# Named in settings (django-axes reads them by their dotted path).
+from tracking.web import auth, client_address
+
+auth.locked_out
+client_address.client_ip_for_axes
+
+# "Refresh these now": the one way to queue given shipments (tests, the shell, the admin).
+from tracking import tasks
+
+tasks.enqueue_refreshes
 # The facts a page shows ({{ facts.x }}).
 from tracking.presentation import facts
 

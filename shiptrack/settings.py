@@ -7,6 +7,7 @@ no default is repeated anywhere else.
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     # django-ninja: the REST API (tracking/api/); listed so its docs page uses the Swagger UI
     # files the package ships (served by whitenoise) instead of a CDN.
     "ninja",
+    "axes",
     "tracking",
 ]
 
@@ -66,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: answers a locked-out login with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "shiptrack.urls"
@@ -129,6 +133,21 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/staff/login/"
 LOGIN_REDIRECT_URL = "/staff/"
+# Login throttling (django-axes) on the staff and the admin login alike: after
+# LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that pair is locked out
+# for LOGIN_LOCKOUT_MINUTES (a 429 page saying so); a right password resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("LOGIN_THROTTLING", default=True)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "tracking.web.client_address.client_ip_for_axes"
+AXES_LOCKOUT_CALLABLE = "tracking.web.auth.locked_out"
+AXES_VERBOSE = False
 
 # --- Languages and time -----------------------------------------------------------------------
 # Translations live in the app (tracking/locale/), where Django finds them without LOCALE_PATHS.
@@ -239,8 +258,19 @@ TASKS = {
 REFRESH_SCHEDULE_SECONDS = env.int("REFRESH_SCHEDULE_SECONDS", default=60)
 # How many due shipments one scheduler run queues at most (the rest wait for the next run).
 REFRESH_BATCH_SIZE = env.int("REFRESH_BATCH_SIZE", default=1000)
-# A queued refresh not finished after this long is treated as lost (a crashed worker) and queued again.
+# A queued refresh not served after this long is treated as lost and queued again. The queue never
+# holds more than SHIPENGINE_RATE_LIMIT_PER_MINUTE x this (what the plan serves in that time).
 REFRESH_QUEUE_TIMEOUT_MINUTES = env.int("REFRESH_QUEUE_TIMEOUT_MINUTES", default=30)
+# Shipments per refresh_many task (one task serves a chunk, one shipment at a time).
+REFRESH_TASK_CHUNK = env.int("REFRESH_TASK_CHUNK", default=25)
+# Each run_worker writes a heartbeat this often; one silent for WORKER_LOST_AFTER_SECONDS is taken
+# for dead and its running task is handed to another worker (at most TASK_MAX_DELIVERIES times,
+# then it is marked failed; an import job then offers "Retry").
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=5.0)
+WORKER_LOST_AFTER_SECONDS = env.float("WORKER_LOST_AFTER_SECONDS", default=30.0)
+TASK_MAX_DELIVERIES = env.int("TASK_MAX_DELIVERIES", default=3)
+# On SIGTERM a worker gives its task this long to finish, then hands it back and exits.
+WORKER_STOP_GRACE_SECONDS = env.float("WORKER_STOP_GRACE_SECONDS", default=5.0)
 API_CALL_RETENTION_DAYS = env.int("API_CALL_RETENTION_DAYS", default=14)
 WEBHOOK_RECEIPT_RETENTION_DAYS = env.int("WEBHOOK_RECEIPT_RETENTION_DAYS", default=7)
 
@@ -257,12 +287,31 @@ SHIPENGINE_MAX_ATTEMPTS = env.int("SHIPENGINE_MAX_ATTEMPTS", default=4)
 SHIPENGINE_RETRY_BUDGET = env.float("SHIPENGINE_RETRY_BUDGET", default=30.0)
 # The same when a person is waiting on a page (staff add/refresh, the public page's refresh).
 SHIPENGINE_INTERACTIVE_RETRY_BUDGET = env.float("SHIPENGINE_INTERACTIVE_RETRY_BUDGET", default=3.0)
+# Wall-clock deadlines, body read included: one attempt, and one whole call (attempts, back-off
+# and rate-limit waits together); a person waiting on a page gets the shorter interactive one.
+SHIPENGINE_ATTEMPT_DEADLINE_SECONDS = env.float("SHIPENGINE_ATTEMPT_DEADLINE_SECONDS", default=25.0)
+SHIPENGINE_CALL_DEADLINE_SECONDS = env.float("SHIPENGINE_CALL_DEADLINE_SECONDS", default=60.0)
+SHIPENGINE_INTERACTIVE_CALL_DEADLINE_SECONDS = env.float(
+    "SHIPENGINE_INTERACTIVE_CALL_DEADLINE_SECONDS", default=10.0
+)
+# A larger answer is refused (a recorded failure with back-off) and never read whole.
+SHIPENGINE_MAX_BODY_BYTES = env.int("SHIPENGINE_MAX_BODY_BYTES", default=5_000_000)
+# The longest shared pause a 429's Retry-After can impose on every process (longer ones are
+# clamped to it; non-numbers and infinities are ignored).
+SHIPENGINE_MAX_PAUSE_SECONDS = env.float("SHIPENGINE_MAX_PAUSE_SECONDS", default=120.0)
 # One limit for every worker and web process together (the API's default is 200 a minute).
 SHIPENGINE_RATE_LIMIT_PER_MINUTE = env.int("SHIPENGINE_RATE_LIMIT_PER_MINUTE", default=200)
 # Requests that may go out at once after an idle spell (1 = evenly spaced, never early).
 SHIPENGINE_RATE_LIMIT_BURST = env.int("SHIPENGINE_RATE_LIMIT_BURST", default=1)
 # ISO timestamp the sandbox's demo journeys are anchored to (default: first use on this machine).
 SHIPENGINE_SANDBOX_EPOCH = env.str("SHIPENGINE_SANDBOX_EPOCH", default="")
+
+# --- What is stored per shipment -------------------------------------------------------------
+# The last raw answer is kept for staff to read up to this size (JSON bytes); a larger one keeps
+# its summary and as many events as fit, with a note. Events are stored in full either way.
+RAW_RESPONSE_MAX_BYTES = env.int("RAW_RESPONSE_MAX_BYTES", default=256_000)
+# The most events stored for one shipment (the newest win); more are dropped with a log line.
+EVENTS_PER_SHIPMENT_MAX = env.int("EVENTS_PER_SHIPMENT_MAX", default=5_000)
 
 # --- Refresh policy (minutes between polls, by status code; "*" for codes not listed) --------
 REFRESH_INTERVALS = {
@@ -323,6 +372,8 @@ WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", def
 # Uploaded CSV files wait here for the worker (a directory every worker can read).
 IMPORT_DIR = BASE_DIR / env.str("IMPORT_DIR", default="var/imports")  # relative: to BASE_DIR
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50_000_000)
+# An import making no progress for this long whose task is gone is marked failed (with Retry).
+IMPORT_STALE_MINUTES = env.int("IMPORT_STALE_MINUTES", default=10)
 
 # --- Staff portal -----------------------------------------------------------------------------
 # Seconds the per-status counts of an unsearched list are reused (over a whole table they are the
@@ -349,9 +400,17 @@ PUBLIC_LOOKUP_FETCH_UNKNOWN = env.bool("PUBLIC_LOOKUP_FETCH_UNKNOWN", default=Fa
 # Lookups one client address may make per window.
 PUBLIC_LOOKUP_RATE_LIMIT = env.int("PUBLIC_LOOKUP_RATE_LIMIT", default=10)
 PUBLIC_LOOKUP_RATE_WINDOW_SECONDS = env.int("PUBLIC_LOOKUP_RATE_WINDOW_SECONDS", default=60)
-# Behind a proxy that sets it itself: the request header holding the client's address, as a
-# META key (e.g. HTTP_X_REAL_IP). Empty: REMOTE_ADDR.
+# All lookups together per window, whatever their addresses (forged or many): a ceiling on what
+# the public lookup can cost. 0: no global limit.
+PUBLIC_LOOKUP_GLOBAL_RATE_LIMIT = env.int("PUBLIC_LOOKUP_GLOBAL_RATE_LIMIT", default=300)
+# Behind a reverse proxy: the request header it fills with the client's address, as a META key
+# (HTTP_X_FORWARDED_FOR, or HTTP_X_REAL_IP). Empty: REMOTE_ADDR. The client is counted from the
+# right of that header (web/client_address.py): either past our proxies' own addresses
+# (TRUSTED_PROXY_IPS, addresses or networks; the request must come from one of them) or, without
+# that list, the TRUSTED_PROXY_COUNT-th entry from the right (1: one proxy in front of gunicorn).
 PUBLIC_CLIENT_IP_HEADER = env.str("PUBLIC_CLIENT_IP_HEADER", default="")
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+TRUSTED_PROXY_IPS = env.list("TRUSTED_PROXY_IPS", default=[])
 # A shipment not delivered and not checked for this many minutes is refreshed when its public
 # page is opened (at most once per this many minutes per shipment). 0: never.
 PUBLIC_STALE_MINUTES = env.int("PUBLIC_STALE_MINUTES", default=30)

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.api_support import add_events, codes, make_api, make_shipment
-from tracking.models import ApiCall, Carrier, ChangeRecord, Shipment
-from tracking.services import registration
+from tracking.models import ApiCall, Carrier, ChangeRecord, QueuedRefresh, Shipment
+from tracking.services import registration, scheduling
 
 pytestmark = pytest.mark.django_db
 
@@ -30,10 +30,11 @@ def api(client):
 
 @pytest.fixture
 def queued(monkeypatch) -> list[int]:
-    """The shipment ids whose fetch the API queued (tasks.enqueue_refreshes)."""
+    """The shipment ids whose fetch the API queued (tasks.enqueue_claims), in order."""
     ids: list[int] = []
     monkeypatch.setattr(
-        "tracking.tasks.enqueue_refreshes", lambda shipment_ids, **kw: ids.extend(shipment_ids)
+        "tracking.tasks.enqueue_claims",
+        lambda claims, **kw: ids.extend(pk for c in claims for pk in c.shipment_ids),
     )
     return ids
 
@@ -66,9 +67,7 @@ def test_a_new_shipment_is_201_stored_at_once_and_its_fetch_queued(api, queued):
     )
     assert queued == [shipment.pk]
     # Claimed for its fetch as it is stored: the scheduler does not queue it a second time.
-    assert shipment.refresh_queued_at is not None
-    from tracking.services import scheduling
-
+    assert QueuedRefresh.objects.filter(shipment=shipment).exists()
     assert scheduling.claim_due() == []
     assert ChangeRecord.objects.filter(shipment=shipment, kinds=["shipment.created"]).count() == 1
     assert ApiCall.objects.count() == 0  # nothing asked ShipEngine during the request
@@ -255,7 +254,9 @@ def test_bulk_takes_1000_items_and_refuses_1001(api, queued):
     assert not Shipment.objects.exists()
     ok = api.post("/api/v1/shipments/bulk", {"shipments": items[:1000]})
     assert ok.status_code == 200 and ok.json()["created"] == 1000
-    assert Shipment.objects.count() == 1000 and len(queued) == 1000
+    # As many first fetches queued as the queue has room for; the rest stay due, first in line.
+    assert Shipment.objects.count() == 1000 and len(queued) == scheduling.capacity()
+    assert scheduling.due().count() == 1000 - len(queued) > 0
     assert ChangeRecord.objects.count() == 1000
 
 
@@ -430,27 +431,50 @@ def test_the_queued_fetch_runs_through_the_task_and_stores_the_answer(
         response = api.post("/api/v1/shipments", {"tracking_number": UPS})
     shipment = Shipment.objects.get(pk=response.json()["id"])
     # The immediate backend (tests) ran the refresh task after the request's commit.
-    assert shipment.status_code == "AC" and shipment.refresh_queued_at is None
+    assert shipment.status_code == "AC" and not QueuedRefresh.objects.exists()
     assert ApiCall.objects.count() == 1
 
 
-def test_many_fetches_are_queued_by_one_task_that_a_worker_fans_out(
+def test_many_fetches_are_queued_in_chunks_as_far_as_the_queue_has_room(
     api, settings, django_capture_on_commit_callbacks
 ):
+    """A bulk request queues refresh_many tasks of REFRESH_TASK_CHUNK shipments, ahead of the
+    scheduled backlog, within the queue's bound; the rest stay due, never-fetched first."""
     from django_tasks_db.models import DBTaskResult
 
     from tracking import tasks
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.REFRESH_TASK_CHUNK = 10
     items = [{"tracking_number": f"FAN{i:04d}", "carrier_code": "ups"} for i in range(60)]
     with django_capture_on_commit_callbacks(execute=True):
         assert api.post("/api/v1/shipments/bulk", {"shipments": items}).status_code == 200
-    (queued,) = DBTaskResult.objects.all()
-    assert queued.task_path == "tracking.tasks.queue_refreshes"
+    rows = list(DBTaskResult.objects.all())
+    room = scheduling.capacity()  # an idle system starts at two chunks' worth
+    assert {r.task_path for r in rows} == {"tracking.tasks.refresh_many"}
+    assert {r.priority for r in rows} == {tasks.IMPORT_FETCH_PRIORITY}
+    sizes = [len(r.args_kwargs["args"][0]) for r in rows]
+    assert sum(sizes) == room == 20 and max(sizes) == 10
+    waiting = scheduling.due().filter(last_checked_at__isnull=True)
+    assert waiting.count() == 40  # queued by the scheduler as the workers serve the first
+
+
+def test_a_requested_refresh_is_served_before_the_shipment_is_due(
+    api, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    shipment = make_shipment(UPS)
+    Shipment.objects.filter(pk=shipment.pk).update(
+        status_code="IT", next_check_at=timezone.now() + timedelta(hours=2)
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        tasks.queue_refreshes.call(*queued.args_kwargs["args"])
-    paths = list(DBTaskResult.objects.values_list("task_path", flat=True))
-    assert paths.count("tracking.tasks.refresh_shipment") == 60
+        response = api.post(f"/api/v1/shipments/{shipment.pk}/refresh")
+    assert response.json()["queued"] is True
+    shipment.refresh_from_db()
+    assert shipment.status_code == "AC" and ApiCall.objects.count() == 1  # fetched now
 
 
 def test_api_events_say_what_track_json_says(api):

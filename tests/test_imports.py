@@ -88,7 +88,7 @@ def test_rows_are_checked_imported_and_duplicates_skipped(
     assert Shipment.objects.filter(tracking_number="794698432183", carrier__code="fedex").exists()
     assert report.fetches_enqueued == 3
     assert len(queued(callbacks)) == 1  # one enqueue for the chunk's fetches
-    assert Shipment.objects.filter(refresh_queued_at__isnull=False).count() == 3
+    assert Shipment.objects.filter(queued_refresh__isnull=False).count() == 3
 
 
 @pytest.mark.django_db
@@ -101,7 +101,7 @@ def test_fetches_run_for_new_packages(tmp_path, django_capture_on_commit_callbac
     fetched = Shipment.objects.get(tracking_number="794698432183")
     assert fetched.status_code == "IT" and fetched.events.exists()
     failed = Shipment.objects.get(tracking_number="FAULT-500")
-    assert failed.consecutive_failures == 1 and failed.refresh_queued_at is None
+    assert failed.consecutive_failures == 1 and not hasattr(failed, "queued_refresh")
 
 
 @pytest.mark.django_db
@@ -134,12 +134,13 @@ def test_unusable_files_stop_with_a_clear_message(tmp_path, content, message):
 
 
 @pytest.mark.django_db
-def test_a_file_that_turns_unreadable_keeps_the_rows_before(tmp_path):
+def test_a_line_that_is_not_utf8_is_a_row_error_and_every_good_row_is_kept(tmp_path):
     good = "".join(f"ups,GOODROW{i:04d},,,\n" for i in range(5))
     path = write(tmp_path, HEADER.encode() + good.encode() + b"ups,BAD\xff\xfe,,,\n")
     report = import_csv(path=path, fetch=False, chunk_rows=2)
-    assert "not UTF-8" in report.fatal
-    assert Shipment.objects.filter(tracking_number__startswith="GOODROW").count() == 4  # 2 chunks
+    assert report.fatal == ""
+    assert Shipment.objects.filter(tracking_number__startswith="GOODROW").count() == 5
+    assert [(line, "not UTF-8" in message) for line, message in row_errors(report)] == [(7, True)]
 
 
 @pytest.mark.django_db

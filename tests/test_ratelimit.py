@@ -143,8 +143,8 @@ def test_threads_never_exceed_the_limit(settings):
     class Recording(SharedRateLimiter):
         last = 0.0
 
-        def _reserve(self) -> float:
-            self.last = super()._reserve()
+        def _reserve(self, max_wait=None) -> float:
+            self.last = super()._reserve(max_wait)
             with lock:
                 slots.append(self.last)
             return self.last

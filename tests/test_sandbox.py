@@ -284,6 +284,29 @@ def test_webhook_registration(sandbox):
     assert again.status == 409
 
 
+def test_429_storms_and_slow_drips_over_http():
+    """The chaos benchmark's faults: a storm answers every request 429 for its length, and a
+    slow drip sends one byte at a time (cut by the client's deadline)."""
+    import time
+
+    from tracking.sandbox import Sandbox, serve_in_thread
+
+    storm = Sandbox(storm_every=60, storm_seconds=30)
+    with serve_in_thread(storm) as url:
+        with pytest.raises(ApiError) as caught:
+            make_client(url, max_attempts=1).get_tracking("ups", "1ZX0000001")
+        assert caught.value.http_status == 429 and caught.value.retry_after
+    drip = Sandbox(drip_seconds=0.2)
+    with serve_in_thread(drip) as url:
+        started = time.monotonic()
+        from tracking.shipengine import ClientConfig, ShipEngineClient
+
+        config = ClientConfig(api_key="k", base_url=url, max_attempts=1, attempt_deadline=1.0)
+        with pytest.raises(TransportError) as cut:
+            ShipEngineClient(config).get_tracking("ups", "FAULT-DRIP")
+        assert cut.value.code in {"deadline", "timeout"} and time.monotonic() - started < 2.0
+
+
 def _call(sandbox, method: str, path: str, body: bytes = b"") -> tuple[int, dict]:
     answer = sandbox.handle(method, path, {"API-Key": "k"}, body)
     return answer.status, (json.loads(answer.body) if answer.body else {})

@@ -11,8 +11,12 @@ from django.utils import timezone
 from tests.concurrency import run_concurrently
 from tests.factories import CarrierFactory, ShipmentFactory
 from tracking import tasks
-from tracking.models import ApiCall, Shipment, WebhookReceipt
+from tracking.models import ApiCall, QueuedRefresh, Shipment, WebhookReceipt
 from tracking.services.refresh import next_check_at
+
+
+def queued_ids() -> set[int]:
+    return set(QueuedRefresh.objects.values_list("shipment_id", flat=True))
 
 
 # -- policy -------------------------------------------------------------------------------------
@@ -103,10 +107,7 @@ def test_enqueue_due_queues_each_due_shipment_once(django_capture_on_commit_call
         assert tasks.enqueue_due() == 3
         assert tasks.enqueue_due() == 0  # already queued: not again
     assert len(callbacks) == 1  # the second run had nothing to queue
-    queued = set(
-        Shipment.objects.filter(refresh_queued_at__isnull=False).values_list("pk", flat=True)
-    )
-    assert queued == {s.pk for s in due}
+    assert queued_ids() == {s.pk for s in due}
 
 
 @pytest.mark.django_db
@@ -115,17 +116,14 @@ def test_a_lost_claim_is_queued_again_after_the_timeout(
 ):
     settings.REFRESH_QUEUE_TIMEOUT_MINUTES = 30
     now = timezone.now()
-    ShipmentFactory(
-        carrier__code="fedex",
-        tracking_number="LOST1",
-        refresh_queued_at=now - timedelta(minutes=31),
-    )
-    ShipmentFactory(
-        carrier__code="fedex", tracking_number="BUSY1", refresh_queued_at=now - timedelta(minutes=5)
-    )
+    lost = ShipmentFactory(carrier__code="fedex", tracking_number="LOST1")
+    busy = ShipmentFactory(carrier__code="fedex", tracking_number="BUSY1")
+    QueuedRefresh.objects.create(shipment=lost, token="old", queued_at=now - timedelta(minutes=31))
+    QueuedRefresh.objects.create(shipment=busy, token="busy", queued_at=now - timedelta(minutes=5))
     with django_capture_on_commit_callbacks():
         assert tasks.enqueue_due() == 1
-    assert Shipment.objects.get(tracking_number="LOST1").refresh_queued_at >= now
+    row = QueuedRefresh.objects.get(shipment=lost)
+    assert row.queued_at >= now and row.token != "old"  # its old task will skip it
 
 
 @pytest.mark.django_db
@@ -146,10 +144,7 @@ def test_limit_and_order(django_capture_on_commit_callbacks):
     never = ShipmentFactory(carrier__code="fedex", tracking_number="NEVER")
     with django_capture_on_commit_callbacks():
         assert tasks.enqueue_due(limit=2) == 2
-    queued = set(
-        Shipment.objects.filter(refresh_queued_at__isnull=False).values_list("pk", flat=True)
-    )
-    assert queued == {never.pk, old.pk}
+    assert queued_ids() == {never.pk, old.pk}
 
 
 @pytest.mark.django_db
@@ -158,7 +153,7 @@ def test_queued_refreshes_run_and_release_the_claim(django_capture_on_commit_cal
     with django_capture_on_commit_callbacks(execute=True):
         tasks.enqueue_due()
     s.refresh_from_db()
-    assert s.refresh_queued_at is None
+    assert not QueuedRefresh.objects.exists()
     assert s.status_code == "IT"
     assert s.events.count() > 0
     assert s.next_check_at > timezone.now()
@@ -170,7 +165,7 @@ def test_a_failed_refresh_backs_off_and_releases_the_claim(django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True):
         tasks.enqueue_due()
     s.refresh_from_db()
-    assert s.refresh_queued_at is None
+    assert not QueuedRefresh.objects.exists()
     assert s.consecutive_failures == 1
     assert s.last_error_code
     assert s.next_check_at > timezone.now()
@@ -187,15 +182,17 @@ def test_concurrent_schedulers_never_queue_a_shipment_twice():
     # The dummy backend only records tasks: the claims must stay in place to be counted. (Set
     # once here: override_settings is process-wide and not for use from several threads.)
     dummy = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
-    with override_settings(TASKS=dummy):
+    # Chunks large enough that the queue's starting bound (two chunks) takes all 300.
+    with override_settings(TASKS=dummy, REFRESH_TASK_CHUNK=200):
         counts = run_concurrently(lambda: tasks.enqueue_due(limit=1000), 4)
     assert sum(counts) == 300
-    assert not Shipment.objects.filter(refresh_queued_at__isnull=True).exists()
+    assert not Shipment.objects.filter(queued_refresh__isnull=True).exists()
+    assert QueuedRefresh.objects.count() == 300
 
 
 @pytest.mark.django_db(transaction=True)
 def test_database_backend_and_db_worker_end_to_end():
-    """With the production backend: enqueue_due writes one task row per shipment, a batch
+    """With the production backend: enqueue_due writes one refresh_many task per chunk, a batch
     worker (run_worker --batch, which is db_worker plus the scheduler) runs them all."""
     from django_tasks_db.models import DBTaskResult
 
@@ -205,7 +202,7 @@ def test_database_backend_and_db_worker_end_to_end():
         ShipmentFactory(carrier=c, tracking_number=n)
     with override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}):
         assert tasks.enqueue_due() == 3
-        assert DBTaskResult.objects.count() == 3
+        assert DBTaskResult.objects.count() == 1  # one chunk (REFRESH_TASK_CHUNK)
         assert tasks.enqueue_due() == 0
         call_command(
             "run_worker",
@@ -217,7 +214,7 @@ def test_database_backend_and_db_worker_end_to_end():
             verbosity=0,
         )
         assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
-    fetched = Shipment.objects.filter(refresh_queued_at__isnull=True, last_checked_at__isnull=False)
+    fetched = Shipment.objects.filter(queued_refresh__isnull=True, last_checked_at__isnull=False)
     assert fetched.count() == 3
     assert Shipment.objects.get(tracking_number="FAULT-404").consecutive_failures == 1
     assert Shipment.objects.get(tracking_number="794698432183").events.exists()

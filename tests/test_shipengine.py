@@ -209,7 +209,7 @@ def test_429_waits_for_retry_after_seconds_then_succeeds(httpserver, sleeps, see
     class Limiter:
         acquired = 0
 
-        def acquire(self):
+        def acquire(self, max_wait=None):
             Limiter.acquired += 1
 
         def pause(self, seconds):

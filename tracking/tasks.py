@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.tasks import TaskResultStatus, task, task_backends
 from django.utils import timezone
@@ -22,21 +23,33 @@ from django_tasks_db.models import DBTaskResult
 from .domain.numbers import TrackingInputError
 from .models import ImportJob, Shipment
 from .ops.logging import logged_task
-from .services import import_jobs, outbound_webhooks, outbox, scheduling
+from .services import import_jobs, outbound_webhooks, outbox, scheduling, workers
 from .services import tracking as tracking_service
 from .shipengine import ShipEngineError
 
 logger = logging.getLogger("shiptrack.tasks")
 
-#: Priority of fetches for bulk imports: below refreshes a person or the scheduler asked for.
-IMPORT_PRIORITY = -10
+#: Task priorities (higher runs first): an import's rows, then new packages' first fetches, then
+#: the scheduled refreshes. Imports never wait behind a refresh backlog.
+IMPORT_PRIORITY = 20
+IMPORT_FETCH_PRIORITY = 10
+REFRESH_PRIORITY = 0
+
+
+@task()
+@logged_task
+def refresh_many(shipment_ids: list[int], token: str) -> dict[str, Any]:
+    """Poll the shipments of one claim (services/scheduling.py): each one that is still due and
+    still this task's, every failure recorded on its shipment, the rest released when the worker
+    stops or ShipEngine's pause is longer than a worker waits."""
+    return scheduling.serve(shipment_ids=shipment_ids, token=token).as_dict()
 
 
 @task()
 @logged_task
 def refresh_shipment(shipment_id: int) -> dict[str, Any]:
-    """Poll one shipment. A failed call is recorded on the shipment (its next check backs off) and
-    is not an error of the task: the scheduler tries again when the shipment is due."""
+    """Poll one shipment (tasks queued before refresh_many existed, and callers that want one).
+    A failed call is recorded on the shipment (its next check backs off); not an error here."""
     try:
         result = tracking_service.refresh_shipment(shipment_id=shipment_id)
     except Shipment.DoesNotExist:
@@ -46,8 +59,6 @@ def refresh_shipment(shipment_id: int) -> dict[str, Any]:
     except ShipEngineError as exc:
         logger.info("refresh failed shipment=%s %s", shipment_id, exc.one_line())
         return {"shipment_id": shipment_id, "ok": False, "error": exc.one_line()}
-    finally:
-        scheduling.release(shipment_id)  # whatever happened, it may be queued again
     return {"shipment_id": shipment_id, "ok": True, "events_added": result.events_added}
 
 
@@ -58,70 +69,134 @@ def run_import(job_id: int) -> dict[str, Any]:
     return {"job_id": job.pk, "state": job.state, "imported": job.imported}
 
 
-def enqueue_refreshes(shipment_ids: Sequence[int], *, priority: int = 0) -> None:
-    """Queue refreshes once the current transaction commits (immediately outside one)."""
-    ids = list(shipment_ids)
-    if not ids:
+def enqueue_claims(claims: Sequence[scheduling.Claim], *, priority: int = REFRESH_PRIORITY) -> None:
+    """One refresh_many task per claim, once the current transaction commits."""
+    claims = list(claims)
+    if not claims:
         return
-    refresh = refresh_shipment.using(priority=priority) if priority else refresh_shipment
+    refresh = refresh_many.using(priority=priority)
 
     def _enqueue() -> None:
         if _queues_in_database():
-            # One transaction for the lot: a bulk API request's 1,000 rows cost one commit,
-            # not 1,000 (the database backend only writes rows; nothing runs here).
+            # One transaction for the lot: a bulk request's task rows cost one commit, not one
+            # each (the database backend only writes rows; nothing runs here).
             with transaction.atomic():
-                for shipment_id in ids:
-                    refresh.enqueue(shipment_id)
+                for claim in claims:
+                    refresh.enqueue(claim.shipment_ids, claim.token)
             return
-        for shipment_id in ids:
-            refresh.enqueue(shipment_id)
+        for claim in claims:
+            refresh.enqueue(claim.shipment_ids, claim.token)
 
     transaction.on_commit(_enqueue)
 
 
-#: A request that queues more fetches than this queues one task that queues them (a bulk API
-#: request must not spend most of its time writing 1,000 task rows).
-FETCHES_QUEUED_IN_REQUEST = 50
+def enqueue_refreshes(shipment_ids: Sequence[int], *, priority: int = REFRESH_PRIORITY) -> int:
+    """Queue these shipments now (each at most once: one already queued is left as it is), as
+    far as the queue has room; returns how many were queued."""
+    claims = scheduling.claim(shipment_ids, reason=scheduling.SCHEDULED)
+    enqueue_claims(claims, priority=priority)
+    return sum(len(c.shipment_ids) for c in claims)
 
 
-@task()
-@logged_task
-def queue_refreshes(shipment_ids: list[int]) -> dict[str, Any]:
-    """Queue a refresh for each shipment (the fan-out of a large request, done by a worker)."""
-    enqueue_refreshes(shipment_ids)
-    return {"queued": len(shipment_ids)}
+def enqueue_import_fetches(claims: Sequence[scheduling.Claim]) -> None:
+    enqueue_claims(claims, priority=IMPORT_FETCH_PRIORITY)
 
 
-def enqueue_fetches(shipment_ids: Sequence[int]) -> None:
-    """The first fetch of shipments registered by a request: a refresh task per shipment, queued
-    right away for a few, through one queue_refreshes task for many."""
-    ids = list(shipment_ids)
-    if len(ids) <= FETCHES_QUEUED_IN_REQUEST or not _queues_in_database():
-        enqueue_refreshes(ids)
-        return
-    transaction.on_commit(lambda: queue_refreshes.enqueue(ids))
+def enqueue_fetches(shipment_ids: Sequence[int]) -> int:
+    """The first fetch of shipments registered by a request (the REST API), ahead of the
+    scheduled backlog, as far as the queue has room (the rest stay due, never-fetched first)."""
+    claims = scheduling.claim(shipment_ids, reason=scheduling.FIRST_FETCH)
+    enqueue_claims(claims, priority=IMPORT_FETCH_PRIORITY)
+    return sum(len(c.shipment_ids) for c in claims)
 
 
-def enqueue_import_fetches(shipment_ids: Sequence[int]) -> None:
-    enqueue_refreshes(shipment_ids, priority=IMPORT_PRIORITY)
+def enqueue_requested(shipment_id: int) -> bool:
+    """A refresh someone asked for (POST /api/v1/shipments/{id}/refresh): served even when the
+    shipment's next check is later. False when it is queued already or the queue is full."""
+    claims = scheduling.claim([shipment_id], reason=scheduling.REQUESTED)
+    enqueue_claims(claims, priority=IMPORT_FETCH_PRIORITY)
+    return bool(claims)
 
 
 def enqueue_due(*, now: datetime | None = None, limit: int | None = None) -> int:
-    """Claim the due shipments and queue a refresh for each; returns how many."""
-    ids = scheduling.claim_due(now=now, limit=limit)
-    enqueue_refreshes(ids)
-    if ids:
-        logger.info("scheduler queued %d refreshes", len(ids))
-    return len(ids)
+    """Claim the due shipments (within the queue's bound) and queue them; returns how many."""
+    claims = scheduling.claim_due(now=now, limit=limit)
+    enqueue_claims(claims)
+    count = sum(len(c.shipment_ids) for c in claims)
+    if count:
+        logger.info("scheduler queued %d refreshes in %d tasks", count, len(claims))
+    return count
 
 
 def enqueue_import(job_id: int) -> None:
     def _enqueue() -> None:
-        result = run_import.enqueue(job_id)
+        result = run_import.using(priority=IMPORT_PRIORITY).enqueue(job_id)
         # The immediate backend (tests) has run the job already; keep the id for the status page.
         ImportJob.objects.filter(pk=job_id).update(task_result_id=str(result.id)[:64])
 
     transaction.on_commit(_enqueue)
+
+
+def reap_lost_tasks(*, now: datetime | None = None) -> int:
+    """Tasks left RUNNING by a worker that died (SIGKILL, a crash): the database backend never
+    hands them out again by itself. A task whose worker stopped beating (services/workers.py) --
+    or, for workers without a heartbeat (plain db_worker), one running longer than
+    REFRESH_QUEUE_TIMEOUT_MINUTES -- is made READY again for another worker; after
+    TASK_MAX_DELIVERIES deliveries it is marked FAILED instead (an import job then says so, with a
+    retry button). Returns how many tasks were handed on or failed."""
+    backend = task_backends["default"]
+    if not isinstance(backend, DatabaseBackend):
+        return 0
+    now = now or timezone.now()
+    alive, known = workers.liveness(now=now)
+    too_old = now - timedelta(minutes=settings.REFRESH_QUEUE_TIMEOUT_MINUTES)
+    reaped = 0
+    running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).only(
+        "id", "worker_ids", "started_at", "task_path", "args_kwargs"
+    )
+    for result in running:
+        worker = result.worker_ids[-1] if result.worker_ids else ""
+        if worker in known:
+            lost = worker not in alive
+        else:
+            lost = bool(result.started_at and result.started_at < too_old)
+        if not lost:
+            continue
+        if len(result.worker_ids) >= settings.TASK_MAX_DELIVERIES:
+            reaped += DBTaskResult.objects.filter(
+                pk=result.pk, status=TaskResultStatus.RUNNING
+            ).update(
+                status=TaskResultStatus.FAILED,
+                finished_at=now,
+                exception_class_path="tracking.tasks.WorkerLost",
+                traceback=f"Its worker stopped {len(result.worker_ids)} times while running it.",
+            )
+            if result.task_path.endswith(".run_import"):
+                import_jobs.mark_interrupted(job_id=int(result.args_kwargs["args"][0]))
+            logger.warning(
+                "task %s given up: its worker died %d times", result.pk, len(result.worker_ids)
+            )
+            continue
+        reaped += DBTaskResult.objects.filter(pk=result.pk, status=TaskResultStatus.RUNNING).update(
+            status=TaskResultStatus.READY, started_at=None
+        )
+        logger.warning("task %s handed on: worker %s stopped beating", result.pk, worker)
+    # An import whose task is gone altogether (pruned, deleted by hand): failed, with Retry.
+    waiting = (TaskResultStatus.READY, TaskResultStatus.RUNNING)
+    reaped += import_jobs.orphaned(
+        task_alive=lambda task_id: DBTaskResult.objects.filter(
+            pk=task_id, status__in=waiting
+        ).exists(),
+        now=now,
+    )
+    return reaped
+
+
+def release_running(task_id: str) -> int:
+    """A stopping worker gives its task back (READY again) when it cannot finish in time."""
+    return DBTaskResult.objects.filter(pk=task_id, status=TaskResultStatus.RUNNING).update(
+        status=TaskResultStatus.READY, started_at=None
+    )
 
 
 def queue_depth() -> int | None:

@@ -19,7 +19,7 @@ from django.utils.translation import ngettext
 from ..domain import statuses
 from ..domain.numbers import TrackingInputError
 from ..domain.statuses import ATTENTION, FINAL
-from ..models import Shipment, TrackingEvent
+from ..models import QueuedRefresh, Shipment, TrackingEvent
 from ..services import api_client, push_updates, tracking
 from ..shipengine import ShipEngineError
 from .filters import NeedsAttentionFilter, SetOrNotFilter, StatusFilter
@@ -137,7 +137,8 @@ class ShipmentAdmin(admin.ModelAdmin):
         "event_count",
         "last_checked_at",
         "next_check_at",
-        "refresh_queued_at",
+        "refresh_state",
+        "queued",
         "last_error",
         "last_error_code",
         "last_error_at",
@@ -172,7 +173,8 @@ class ShipmentAdmin(admin.ModelAdmin):
             _("Refresh"),
             {
                 "fields": (
-                    ("last_checked_at", "next_check_at", "refresh_queued_at"),
+                    ("last_checked_at", "next_check_at"),
+                    ("refresh_state", "queued"),
                     ("last_error_code", "last_error_at", "consecutive_failures"),
                     "last_error",
                     "push_subscribed_at",
@@ -224,6 +226,17 @@ class ShipmentAdmin(admin.ModelAdmin):
         if obj.status_code in ATTENTION:
             return str(obj.status_description or obj.status_code)
         return ""
+
+    @admin.display(description=_("queued for refresh"))
+    def queued(self, obj: Shipment) -> str:
+        """The refresh queue's row (services/scheduling.py), when one is waiting for a worker."""
+        row = QueuedRefresh.objects.filter(shipment=obj).first()
+        if row is None:
+            return self.get_empty_value_display()
+        return _("since %(time)s (%(reason)s)") % {
+            "time": timezone.localtime(row.queued_at).strftime("%Y-%m-%d %H:%M:%S"),
+            "reason": row.reason,
+        }
 
     @admin.display(description=_("pages"))
     def pages(self, obj: Shipment) -> str:

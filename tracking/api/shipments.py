@@ -28,7 +28,7 @@ from ..presentation.api_resources import (
     shipment_resource,
 )
 from ..queries import api_shipments
-from ..services import registration, scheduling
+from ..services import registration
 from . import idempotent
 from .auth import READ, WRITE
 from .errors import ApiError, error, json_response, only_query, problem, validation_errors
@@ -416,6 +416,4 @@ def refresh(request: HttpRequest, shipment_id: ShipmentId) -> HttpResponse:
         raise ApiError(
             409, "carrier_disabled", "The carrier is disabled: its shipments are not refreshed."
         )
-    claimed = scheduling.claim([shipment.pk])
-    tasks.enqueue_refreshes(claimed)
-    return json_response(202, {"id": shipment.pk, "queued": bool(claimed)})
+    return json_response(202, {"id": shipment.pk, "queued": tasks.enqueue_requested(shipment.pk)})

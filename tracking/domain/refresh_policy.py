@@ -9,6 +9,11 @@ from datetime import datetime, timedelta
 
 from .statuses import FINAL
 
+#: Refresh states of a shipment: polled on its schedule, or given up (no news for give_up_days;
+#: never due until a fetch a person asks for, or a webhook, brings news).
+ACTIVE = "active"
+GIVEN_UP = "given_up"
+
 
 @dataclass(frozen=True)
 class RefreshPolicy:
@@ -37,3 +42,8 @@ def next_check_at(
         backoff = policy.failure_backoff_minutes * 2 ** min(consecutive_failures - 1, 30)
         minutes = min(backoff, policy.failure_backoff_max_minutes)
     return now + timedelta(minutes=minutes)
+
+
+def refresh_state(*, status_code: str, next_check: datetime | None) -> str:
+    """GIVEN_UP when the policy stops polling a shipment that is not final, else ACTIVE."""
+    return GIVEN_UP if next_check is None and status_code not in FINAL else ACTIVE

@@ -16,6 +16,7 @@ from .webhook_endpoints import (
     WebhookDeliveryQuerySet,
     WebhookEndpoint,
 )
+from .workers import QueuedRefresh, WorkerHeartbeat
 
 __all__ = [
     "RESPONSE_BODY_MAX",
@@ -36,6 +37,7 @@ __all__ = [
     "ImportRowError",
     "InactiveReason",
     "LookupThrottle",
+    "QueuedRefresh",
     "RateLimitState",
     "Shipment",
     "ShipmentQuerySet",
@@ -47,5 +49,6 @@ __all__ = [
     "WebhookEndpoint",
     "WebhookReceipt",
     "WebhookReceiptQuerySet",
+    "WorkerHeartbeat",
     "new_public_token",
 ]

@@ -40,6 +40,11 @@ class ImportJob(models.Model):
     fetches_enqueued = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Crash safety: the last line whose rows are committed (a new run resumes after it), when the
+    # running task last made progress, and how many runs it took (the reaper stops retrying).
+    resume_line = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..domain.numbers import LABEL_ID_MAX, TRACKING_NUMBER_MAX
+from ..domain.refresh_policy import ACTIVE, GIVEN_UP
 from ..domain.statuses import FINAL, Status
 from .carriers import Carrier
 from .search import search_shipments
@@ -37,11 +38,12 @@ class ShipmentQuerySet(models.QuerySet["Shipment"]):
         return self.exclude(status_code__in=FINAL)
 
     def needs_refresh(self, now: datetime | None = None) -> ShipmentQuerySet:
-        """Due for a poll: not final, carrier active, next check reached (or never checked)."""
+        """Due for a poll: not final, not given up, carrier active, next check reached (or never
+        set: a package added without one is due at once). A given-up shipment is never due."""
         now = now or timezone.now()
         return (
             self.in_transit()
-            .filter(carrier__is_active=True)
+            .filter(carrier__is_active=True, refresh_state=ACTIVE)
             .filter(Q(next_check_at__lte=now) | Q(next_check_at__isnull=True))
         )
 
@@ -125,7 +127,13 @@ class Shipment(models.Model):
     # Refresh bookkeeping.
     last_checked_at = models.DateTimeField(null=True, blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True)
-    refresh_queued_at = models.DateTimeField(null=True, blank=True)
+    refresh_queued_at = models.DateTimeField(null=True, blank=True)  # unused since 0010
+    refresh_state = models.CharField(
+        _("refresh state"),
+        max_length=16,
+        default=ACTIVE,
+        choices=[(ACTIVE, _("Refreshed on its schedule")), (GIVEN_UP, _("Given up"))],
+    )
     last_error = models.TextField(blank=True)
     last_error_code = models.CharField(max_length=64, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)

@@ -11,9 +11,20 @@ from ..models import TrackingEvent
 from . import dates
 from .words import event_place, event_text, sort_key
 
+#: A map with more markers than this is unreadable (and heavy): the route is thinned to it.
+MAP_POINTS_MAX = 300
 
-def located_in_order(events: Iterable[TrackingEvent]) -> list[TrackingEvent]:
-    return sorted((e for e in events if e.has_location), key=sort_key)
+
+def located_in_order(
+    events: Iterable[TrackingEvent], limit: int = MAP_POINTS_MAX
+) -> list[TrackingEvent]:
+    """Events with coordinates, oldest first; more than `limit` are thinned evenly, keeping the
+    first and the latest (the map and the timeline's marker numbers use the same ones)."""
+    located = sorted((e for e in events if e.has_location), key=sort_key)
+    if len(located) > limit > 1:
+        step = (len(located) - 1) / (limit - 1)
+        located = [located[round(i * step)] for i in range(limit)]
+    return located
 
 
 def marker_numbers(events: Iterable[TrackingEvent]) -> dict[int, int]:

@@ -15,6 +15,7 @@ class SandboxResponse:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     stall: bool = False  # never answer in time (a timeout)
+    drip: float = 0.0  # seconds between bytes of the body (a slow drip that no read timeout sees)
 
 
 def json_response(

@@ -14,7 +14,7 @@ from .scenarios import seed_example
 RANDOM_FAULTS = ("FAULT-429", "FAULT-500", "FAULT-TIMEOUT", "FAULT-BADJSON", "FAULT-TRUNCATED")
 
 
-def fault(kind: str, *, retry_after: float) -> SandboxResponse:
+def fault(kind: str, *, retry_after: float, drip_seconds: float = 1.0) -> SandboxResponse:
     if kind == "FAULT-429":
         return json_response(
             429,
@@ -27,6 +27,9 @@ def fault(kind: str, *, retry_after: float) -> SandboxResponse:
         return error(500, "unspecified", "An unexpected error occurred.", error_type="system")
     if kind == "FAULT-TIMEOUT":
         return SandboxResponse(200, stall=True)
+    if kind == "FAULT-DRIP":
+        body = json.dumps(seed_example()).encode()
+        return SandboxResponse(200, body, {"Content-Type": "application/json"}, drip=drip_seconds)
     if kind == "FAULT-BADJSON":
         return SandboxResponse(
             200, b"<html><body>Bad gateway</body></html>", {"Content-Type": "text/html"}
@@ -72,5 +75,31 @@ class RateLimit:
         )
 
 
-def random_fault(rng: random.Random, *, retry_after: float) -> SandboxResponse:
-    return fault(rng.choice(RANDOM_FAULTS), retry_after=retry_after)
+def random_fault(
+    rng: random.Random, *, retry_after: float, drip_seconds: float = 0.0
+) -> SandboxResponse:
+    """One of RANDOM_FAULTS; with `drip_seconds`, slow drips too (one byte every that long)."""
+    kinds = (*RANDOM_FAULTS, "FAULT-DRIP") if drip_seconds else RANDOM_FAULTS
+    return fault(rng.choice(kinds), retry_after=retry_after, drip_seconds=drip_seconds or 1.0)
+
+
+class Storms:
+    """429 storms: for `seconds` out of every `every`, every request is answered 429 with a
+    Retry-After until the storm ends."""
+
+    def __init__(self, every: float, seconds: float) -> None:
+        self.every = every
+        self.seconds = seconds
+        self._started = time.monotonic()
+
+    def check(self) -> SandboxResponse | None:
+        into = (time.monotonic() - self._started) % self.every
+        if into >= self.seconds:
+            return None
+        return json_response(
+            429,
+            error_body(
+                "rate_limit_exceeded", "You have exceeded the rate limit.", error_type="system"
+            ),
+            {"Retry-After": str(max(1, int(self.seconds - into + 0.999)))},
+        )

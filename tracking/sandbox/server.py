@@ -106,7 +106,13 @@ def make_server(
             self.end_headers()
             if answer.body and self.command != "HEAD":
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(answer.body)
+                    if answer.drip:
+                        for byte in answer.body:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(answer.drip)
+                    else:
+                        self.wfile.write(answer.body)
 
         # Every method reaches the simulator, which answers 405 (JSON) where the API would.
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..shipengine import webhook_signatures
 from .answers import SandboxResponse, error, error_body, json_response, no_content
-from .faults import RateLimit, fault, random_fault
+from .faults import RateLimit, Storms, fault, random_fault
 from .journeys import DEFAULT_CARRIER_PAGES, generated_scenario, render_tracking
 from .scenarios import FAULT_NUMBERS, LABELS, SCENARIOS, SEED_NUMBER, Scenario, seed_example
 from .webhooks import WebhookRegistry, track_webhook_body
@@ -80,6 +80,10 @@ class Sandbox:
         rate_limit_burst: int = 5,
         retry_after: float = 1.0,
         carrier_pages: str = DEFAULT_CARRIER_PAGES,
+        slow_drip: bool = False,
+        drip_seconds: float = 1.0,
+        storm_every: float = 0.0,
+        storm_seconds: float = 0.0,
     ) -> None:
         self.clock = clock
         self.epoch = epoch or clock()
@@ -100,6 +104,11 @@ class Sandbox:
         )
         # Retry-After (seconds) of simulated 429 faults; tests shorten it.
         self.retry_after = retry_after
+        # Random faults include slow drips (one byte every `drip_seconds`) when asked; FAULT-DRIP
+        # always drips at that pace.
+        self.slow_drip = slow_drip
+        self.drip_seconds = drip_seconds
+        self._storms = Storms(storm_every, storm_seconds) if storm_every and storm_seconds else None
         # Where the carriers' own tracking pages (tracking_url) are: the demo serves them.
         self.carrier_pages = carrier_pages
 
@@ -142,10 +151,16 @@ class Sandbox:
             answer.headers["Allow"] = ", ".join(sorted(allowed))
             return answer
         limited = self._rate_limit.check() if self._rate_limit else None
+        if limited is None and self._storms is not None:
+            limited = self._storms.check()
         if limited is not None:
             return limited
         if self.fault_rate and self._rng.random() < self.fault_rate:
-            return random_fault(self._rng, retry_after=self.retry_after)
+            return random_fault(
+                self._rng,
+                retry_after=self.retry_after,
+                drip_seconds=self.drip_seconds if self.slow_drip else 0.0,
+            )
         found = pattern.match(path)
         params = found.groupdict() if found else {}
         return self._dispatch(method, path, params, query, body)
@@ -252,7 +267,7 @@ class Sandbox:
     def _tracking(self, carrier_code: str, number: str) -> SandboxResponse:
         normalized = "".join(number.split()).upper()
         if normalized in FAULT_NUMBERS:
-            return fault(normalized, retry_after=self.retry_after)
+            return fault(normalized, retry_after=self.retry_after, drip_seconds=self.drip_seconds)
         if normalized == SEED_NUMBER and carrier_code in {"stamps_com", "usps"}:
             # The seed document's answer, verbatim (it breaks the spec in 7 small ways: nulls
             # where the spec wants strings, a naive carrier time: that is what real answers do).

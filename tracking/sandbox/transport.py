@@ -36,7 +36,7 @@ class SandboxAdapter(BaseAdapter):
         answer = self.sandbox.handle(
             request.method or "GET", request.url or "", dict(request.headers), body
         )
-        if answer.stall:
+        if answer.stall or answer.drip:
             raise requests.ReadTimeout(
                 "Sandbox simulated a timeout: no answer before the read timeout"
             )

@@ -19,7 +19,9 @@ from django.utils import timezone
 
 from .. import sandbox
 from ..models import ApiCall
+from ..ops.logging import redact
 from ..shipengine import CallRecord, ClientConfig, ShipEngineClient, webhook_signatures
+from . import stopping
 from .api_rate_limit import shared_rate_limiter
 
 logger = logging.getLogger("shiptrack.services")
@@ -37,8 +39,9 @@ def _record_call(record: CallRecord) -> None:
         http_status=record.http_status,
         duration_ms=record.duration_ms,
         attempt=record.attempt,
-        error_code=record.error_code[:64],
-        request_id=record.request_id[:64],
+        # The client already replaces the key in what it reports; this is the second lock.
+        error_code=redact(record.error_code)[:64],
+        request_id=redact(record.request_id)[:64],
     )
 
 
@@ -46,7 +49,15 @@ def _record_call(record: CallRecord) -> None:
 def _client_for(
     api_key: str, base_url: str, simulated: bool, timeouts: tuple[float, ...]
 ) -> ShipEngineClient:
-    connect, read, attempts, budget = timeouts
+    connect, read, attempts, budget, *rest = timeouts
+    # Deadlines and the body limit; callers passing only the first four get the client's defaults.
+    defaults = ClientConfig(api_key="")
+    attempt_deadline, call_deadline, max_body = (
+        *rest,
+        defaults.attempt_deadline,
+        defaults.call_deadline,
+        float(defaults.max_body_bytes),
+    )[:3]
     config = ClientConfig(
         api_key=api_key or "sandbox",
         base_url=base_url,
@@ -54,26 +65,36 @@ def _client_for(
         read_timeout=read,
         max_attempts=int(attempts),
         retry_budget=budget,
+        attempt_deadline=attempt_deadline,
+        call_deadline=call_deadline,
+        max_body_bytes=int(max_body),
     )
     session = None
     if simulated:
         simulator = sandbox.default_sandbox(epoch=sandbox_epoch(), carrier_pages=carrier_pages())
         session = sandbox.sandbox_session(base_url, simulator)
     return ShipEngineClient(
-        config, session=session, observer=_record_call, limiter=shared_rate_limiter()
+        config,
+        session=session,
+        observer=_record_call,
+        limiter=shared_rate_limiter(),
+        sleep=stopping.sleep,
+        should_stop=stopping.should_stop,
     )
 
 
 def get_client(*, interactive: bool = False) -> ShipEngineClient:
     """One pooled client per configuration. No API key -> the in-process sandbox.
 
-    `interactive`: someone is waiting on a page, so the call gets fewer attempts and a short retry
-    budget (a 429 asking for 60 s fails at once with a clear message instead of hanging the page);
-    workers and commands keep the full budget."""
+    `interactive`: someone is waiting on a page, so the call gets fewer attempts, a short retry
+    budget and a short deadline (a 429 or a shared pause asking for 60 s fails at once with "try
+    again in N s" instead of hanging the page); workers and commands keep the full ones."""
     attempts, budget = settings.SHIPENGINE_MAX_ATTEMPTS, settings.SHIPENGINE_RETRY_BUDGET
+    call_deadline = settings.SHIPENGINE_CALL_DEADLINE_SECONDS
     if interactive:
         attempts = min(attempts, 2)
         budget = min(budget, settings.SHIPENGINE_INTERACTIVE_RETRY_BUDGET)
+        call_deadline = min(call_deadline, settings.SHIPENGINE_INTERACTIVE_CALL_DEADLINE_SECONDS)
     return _client_for(
         settings.SHIPENGINE_API_KEY,
         settings.SHIPENGINE_BASE_URL,
@@ -83,6 +104,9 @@ def get_client(*, interactive: bool = False) -> ShipEngineClient:
             settings.SHIPENGINE_READ_TIMEOUT,
             float(attempts),
             budget,
+            min(settings.SHIPENGINE_ATTEMPT_DEADLINE_SECONDS, call_deadline),
+            call_deadline,
+            float(settings.SHIPENGINE_MAX_BODY_BYTES),
         ),
     )
 

@@ -25,17 +25,15 @@ def spreadsheet_safe(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def csv_lines(
-    header: Iterable[str], rows: Iterable[Iterable[Any]], *, raw_columns: int = 0
-) -> Iterator[str]:
-    """CSV text line by line (for a streaming response). The first `raw_columns` columns are
-    written as they are (validated identifiers that must re-import unchanged)."""
+def csv_lines(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
+    """CSV text line by line (for a streaming response), every value escaped. The identifier
+    columns (carrier code, tracking number) are validated where they enter, so escaping leaves
+    them as they are and the export re-imports unchanged; a value stored before that validation
+    existed (a label answer's "=cmd|...") is escaped like any other."""
     writer = csv.writer(_Echo())
     yield writer.writerow(list(header))
     for row in rows:
-        yield writer.writerow(
-            [v if i < raw_columns else spreadsheet_safe(v) for i, v in enumerate(row)]
-        )
+        yield writer.writerow([spreadsheet_safe(v) for v in row])
 
 
 def error_report_lines(job: ImportJob) -> Iterator[str]:
@@ -64,7 +62,7 @@ def _iso(value: Any) -> str:
 
 
 def export_lines(queryset: Any) -> Iterator[str]:
-    """The shipments of a search as CSV (first five columns re-import as they are)."""
+    """The shipments of a search as CSV (the first five columns re-import as they are)."""
     rows = (
         (
             s.carrier.code,
@@ -83,4 +81,4 @@ def export_lines(queryset: Any) -> Iterator[str]:
         )
         for s in queryset.select_related("carrier").iterator(chunk_size=2000)
     )
-    return csv_lines(EXPORT_COLUMNS, rows, raw_columns=2)
+    return csv_lines(EXPORT_COLUMNS, rows)

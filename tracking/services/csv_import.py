@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import csv
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
 
 from ..domain.numbers import TrackingInputError, validate_tracking_number
 from ..models import Carrier, ImportItem, ImportJob, ImportRowError, Shipment, new_public_token
@@ -70,21 +74,43 @@ class _Row:
 # --------------------------------------------------------------------------------------------
 # Reading
 # --------------------------------------------------------------------------------------------
+_NEWLINE = re.compile(rb"\r\n|\r|\n")
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+_BLOCK = 1 << 16
+
+
+def _physical_lines(handle: IO[bytes]) -> Iterator[bytes]:
+    """The file's lines, whatever the newline convention (CRLF, LF, or CR alone as old Mac
+    files and some exports have it), each given back ending in a plain \\n for the csv module."""
+    pending = b""
+    while True:
+        block = handle.read(_BLOCK)
+        if not block:
+            break
+        pending += block
+        if pending.endswith(b"\r"):
+            continue  # a CR at the end of a block may be the first half of a CRLF
+        parts = _NEWLINE.split(pending)
+        pending = parts.pop()
+        for part in parts:
+            yield part + b"\n"
+    for part in _NEWLINE.split(pending) if pending else []:
+        if part:
+            yield part + b"\n"
+
+
 def _decoded_lines(handle: IO[bytes]) -> Iterator[str]:
-    """Lines decoded one at a time, so that a bad byte stops the import at its own line (the rows
-    before it are kept) rather than at the start of an 8 KB block. Splitting bytes at b"\n" is
-    safe in UTF-8: a newline byte never occurs inside a multi-byte character."""
-    for number, raw in enumerate(handle, start=1):
+    """Lines decoded one at a time. A byte that is not UTF-8 is kept as a marker (surrogate
+    escape) so that only its own row is refused (iter_rows) and the rows around it are kept;
+    in the header it makes the whole file unreadable. Splitting bytes at newlines is safe in
+    UTF-8: a newline byte never occurs inside a multi-byte character."""
+    for number, raw in enumerate(_physical_lines(handle), start=1):
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError:
-            if number == 1:
-                raise ImportFileError("The file is not UTF-8 text.") from None
-            raise ImportFileError(
-                f"Line {number} is not UTF-8 text; the rows before it were read."
-            ) from None
+        line = raw.decode("utf-8", "surrogateescape")
+        if number == 1 and _NOT_UTF8.search(line):
+            raise ImportFileError("The file is not UTF-8 text.")
+        yield line
 
 
 def read_header(lines: Iterable[str]) -> tuple[list[str], Any]:
@@ -108,20 +134,34 @@ def read_header(lines: Iterable[str]) -> tuple[list[str], Any]:
     return names, reader
 
 
-def iter_rows(path: Path) -> Iterator[tuple[int, dict[str, str] | str]]:
-    """(line number, row as a dict) for every non-blank row, or (line, error text) for a row that
-    cannot be split into the header's columns. Raises ImportFileError for an unusable file."""
+def iter_rows(path: Path, *, after_line: int = 0) -> Iterator[tuple[int, dict[str, str] | str]]:
+    """(line number, row as a dict) for every non-blank row after `after_line`, or (line, error
+    text) for a row that cannot be used as it is: not UTF-8, a NUL byte, more cells than the
+    header names, a field larger than the csv module takes. Raises ImportFileError only for an
+    unusable file (no header, not UTF-8 at all)."""
     with path.open("rb") as handle:
         names, reader = read_header(_decoded_lines(handle))
+        last_error_line = -1
         while True:
             try:
                 cells = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise ImportFileError(f"Line {reader.line_num}: {exc}") from None
+                if reader.line_num == last_error_line:
+                    raise ImportFileError(f"Line {reader.line_num}: {exc}") from None
+                last_error_line = reader.line_num
+                if reader.line_num > after_line:
+                    yield reader.line_num, f"not readable CSV: {exc}"
+                continue
             line = reader.line_num
-            if not any(c.strip() for c in cells):
+            if line <= after_line or not any(c.strip() for c in cells):
+                continue
+            if any(_NOT_UTF8.search(c) for c in cells):
+                yield line, "this line is not UTF-8 text (save the file as UTF-8)"
+                continue
+            if any("\x00" in c for c in cells):
+                yield line, "this line contains a NUL byte"
                 continue
             if len(cells) > len(names) and any(c.strip() for c in cells[len(names) :]):
                 yield line, f"{len(cells)} cells, but the header names {len(names)} columns"
@@ -193,21 +233,30 @@ def import_csv(
     *,
     path: Path,
     job: ImportJob | None = None,
-    enqueue: Callable[[list[int]], None] | None = None,
+    enqueue: Callable[[list[scheduling.Claim]], None] | None = None,
     chunk_rows: int = CHUNK_ROWS,
     on_progress: Callable[[ImportReport], None] | None = None,
+    report: ImportReport | None = None,
+    after_line: int = 0,
 ) -> ImportReport:
-    """Import a CSV file. Good rows are stored even when other rows are bad; an unusable file
-    (or one that turns unreadable half-way) stops with `report.fatal` set, keeping what was
-    stored before that point. With `enqueue`, the new packages are claimed for a fetch
-    (services/scheduling.py) and handed to it (tasks.py queues them)."""
-    report = ImportReport()
+    """Import a CSV file. Good rows are stored even when other rows are bad (each bad one is
+    reported with its line and why); an unusable file stops with `report.fatal` set, keeping what
+    was stored before that point. Each chunk is stored with the job's progress and the last line
+    it covered in one transaction, so a run that dies is resumed after that line (`after_line`,
+    counting on from `report`). With `enqueue`, the new packages are queued for their first
+    fetch (services/scheduling.py, as far as the refresh queue has room; the scheduler takes the
+    rest first) and the claims handed to it (tasks.py queues them); without it they are not
+    fetched now but on the normal schedule for new packages (REFRESH_MINUTES_NEVER_FETCHED)."""
+    report = report or ImportReport()
     carriers = {
         c.code: (c.pk, c.is_active) for c in Carrier.objects.only("pk", "code", "is_active")
     }
+    first_check = None
+    if enqueue is None:
+        first_check = timezone.now() + timedelta(minutes=settings.REFRESH_INTERVALS[""])
     seen: set[tuple[int, str]] = set()
     try:
-        for chunk in _chunks(iter_rows(path), chunk_rows):
+        for chunk in _chunks(iter_rows(path, after_line=after_line), chunk_rows):
             errors: list[ImportRowError] = []
             good: list[_Row] = []
             for line, values in chunk:
@@ -226,13 +275,11 @@ def import_csv(
                     continue
                 seen.add(key)
                 good.append(row)
-            new_ids = _store(good, job, errors, report)
+            new_ids = _store(
+                good, job, errors, report, last_line=chunk[-1][0], first_check=first_check
+            )
             if enqueue is not None and new_ids:
-                claimed = scheduling.claim(new_ids)
-                enqueue(claimed)
-                report.fetches_enqueued += len(claimed)
-            if job is not None:
-                _save_progress(job, report)
+                enqueue(scheduling.claim(new_ids, reason=scheduling.IMPORT))
             if on_progress is not None:
                 on_progress(report)
     except ImportFileError as exc:
@@ -249,41 +296,53 @@ def _store(
     job: ImportJob | None,
     errors: list[ImportRowError],
     report: ImportReport,
+    *,
+    last_line: int,
+    first_check: Any = None,
 ) -> list[int]:
     report.errors += len(errors)
     with transaction.atomic():
         if job is not None and errors:
             ImportRowError.objects.bulk_create(errors, batch_size=500)
-        if not rows:
-            return []
-        numbers = {r.number for r in rows}
-        existing = set(
-            Shipment.objects.filter(tracking_number__in=numbers).values_list(
-                "carrier_id", "tracking_number"
-            )
-        )
-        fresh = [r for r in rows if (r.carrier_id, r.number) not in existing]
-        report.duplicates += len(rows) - len(fresh)
-        _insert_shipments(fresh)
-        wanted = {(r.carrier_id, r.number) for r in fresh}
-        created = [
-            pk
-            for pk, carrier_id, number in Shipment.objects.filter(
-                tracking_number__in={r.number for r in fresh}
-            ).values_list("pk", "carrier_id", "tracking_number")
-            if (carrier_id, number) in wanted
-        ]
-        report.duplicates += len(fresh) - len(created)
-        report.imported += len(created)
-        record_created(created)
-        if job is not None and created:
-            ImportItem.objects.bulk_create(
-                [ImportItem(job=job, shipment_id=pk) for pk in created], batch_size=500
-            )
+        created = _store_rows(rows, job, report, first_check) if rows else []
+        if job is not None:
+            _save_progress(job, report, last_line)
     return created
 
 
-def _insert_shipments(rows: list[_Row]) -> None:
+def _store_rows(
+    rows: list[_Row], job: ImportJob | None, report: ImportReport, first_check: Any
+) -> list[int]:
+    numbers = {r.number for r in rows}
+    existing = set(
+        Shipment.objects.filter(tracking_number__in=numbers).values_list(
+            "carrier_id", "tracking_number"
+        )
+    )
+    fresh = [r for r in rows if (r.carrier_id, r.number) not in existing]
+    report.duplicates += len(rows) - len(fresh)
+    _insert_shipments(fresh, first_check)
+    wanted = {(r.carrier_id, r.number) for r in fresh}
+    created = [
+        pk
+        for pk, carrier_id, number in Shipment.objects.filter(
+            tracking_number__in={r.number for r in fresh}
+        ).values_list("pk", "carrier_id", "tracking_number")
+        if (carrier_id, number) in wanted
+    ]
+    report.duplicates += len(fresh) - len(created)
+    report.imported += len(created)
+    if first_check is None:
+        report.fetches_enqueued += len(created)  # each is fetched first thing (scheduling)
+    record_created(created)
+    if job is not None and created:
+        ImportItem.objects.bulk_create(
+            [ImportItem(job=job, shipment_id=pk) for pk in created], batch_size=500
+        )
+    return created
+
+
+def _insert_shipments(rows: list[_Row], first_check: Any = None) -> None:
     shipment_rows.insert_new(
         [
             {
@@ -295,15 +354,18 @@ def _insert_shipments(rows: list[_Row]) -> None:
                 "public_token": new_public_token(),
             }
             for r in rows
-        ]
+        ],
+        first_check=first_check,  # "fetch" off: polled on the normal schedule, not now
     )
 
 
-def _save_progress(job: ImportJob, report: ImportReport) -> None:
+def _save_progress(job: ImportJob, report: ImportReport, last_line: int) -> None:
     ImportJob.objects.filter(pk=job.pk).update(
         rows_processed=report.total_rows,
         imported=report.imported,
         duplicates=report.duplicates,
         error_count=report.errors,
         fetches_enqueued=report.fetches_enqueued,
+        resume_line=last_line,
+        heartbeat_at=timezone.now(),
     )

@@ -7,6 +7,7 @@ import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from ..models import ImportJob
-from .csv_import import count_rows, import_csv
+from .csv_import import ImportReport, count_rows, import_csv
 
 
 def save_upload(upload: Any, *, user: Any = None, fetch: bool = True) -> ImportJob:
@@ -43,10 +44,11 @@ def job_for_file(path: Path, *, fetch: bool = True) -> ImportJob:
     return ImportJob.objects.create(file_name=path.name[:255], file_path=str(target), fetch=fetch)
 
 
-def run_job(*, job_id: int, enqueue: Callable[[list[int]], None] | None = None) -> ImportJob:
+def run_job(*, job_id: int, enqueue: Callable[[list[Any]], None] | None = None) -> ImportJob:
     """Run an import job (called by the run_import task). Never raises for bad input: the
     job records what happened. `enqueue` queues the fetches of new packages (when the job asks
-    for them)."""
+    for them). A job that was interrupted (its worker died: tasks.reap_lost_tasks hands the task
+    on) resumes after the last line it committed, with its counts kept."""
     job = ImportJob.objects.get(pk=job_id)
     if job.state not in {ImportJob.State.QUEUED, ImportJob.State.IMPORTING}:
         return job  # already run (a task delivered twice)
@@ -54,11 +56,30 @@ def run_job(*, job_id: int, enqueue: Callable[[list[int]], None] | None = None) 
     if not path.exists():
         _finish(job, ImportJob.State.FAILED, "The uploaded file is gone from the import folder.")
         return job
-    total = count_rows(path)
-    ImportJob.objects.filter(pk=job.pk).update(state=ImportJob.State.IMPORTING, total_rows=total)
+    total = job.total_rows or count_rows(path)
+    ImportJob.objects.filter(pk=job.pk).update(
+        state=ImportJob.State.IMPORTING,
+        total_rows=total,
+        attempts=job.attempts + 1,
+        heartbeat_at=timezone.now(),
+        message="",
+    )
     job.state = ImportJob.State.IMPORTING
+    resumed = ImportReport(
+        total_rows=job.rows_processed,
+        imported=job.imported,
+        duplicates=job.duplicates,
+        errors=job.error_count,
+        fetches_enqueued=job.fetches_enqueued,
+    )
     try:
-        report = import_csv(path=path, job=job, enqueue=enqueue if job.fetch else None)
+        report = import_csv(
+            path=path,
+            job=job,
+            enqueue=enqueue if job.fetch else None,
+            report=resumed,
+            after_line=job.resume_line,
+        )
     except Exception as exc:  # recorded for the staff page, then re-raised for the task log
         _finish(job, ImportJob.State.FAILED, f"The import stopped: {exc}")
         raise
@@ -71,6 +92,52 @@ def run_job(*, job_id: int, enqueue: Callable[[list[int]], None] | None = None) 
         _finish(job, ImportJob.State.DONE, report.summary())
     path.unlink(missing_ok=True)
     job.refresh_from_db()
+    return job
+
+
+def mark_interrupted(*, job_id: int) -> None:
+    """The job's task was lost too often (tasks.reap_lost_tasks): failed, with what it did, and
+    the staff page offers "Retry", which resumes after the last committed line."""
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is None or job.state not in {ImportJob.State.QUEUED, ImportJob.State.IMPORTING}:
+        return
+    _finish(
+        job,
+        ImportJob.State.FAILED,
+        f"The import was interrupted {job.attempts} times (the worker running it stopped). "
+        f"{job.imported} rows were imported, up to line {job.resume_line}; "
+        "Retry goes on from there.",
+    )
+
+
+def orphaned(*, task_alive: Callable[[str], bool], now: Any = None) -> int:
+    """Jobs IMPORTING with no progress for IMPORT_STALE_MINUTES whose task is neither waiting
+    nor running (pruned, or a backend that lost it): failed with Retry. Returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(minutes=settings.IMPORT_STALE_MINUTES)
+    stale = ImportJob.objects.filter(state=ImportJob.State.IMPORTING, heartbeat_at__lt=cutoff)
+    count = 0
+    for job in stale:
+        if job.task_result_id and task_alive(job.task_result_id):
+            continue
+        mark_interrupted(job_id=job.pk)
+        count += 1
+    return count
+
+
+def can_retry(job: ImportJob) -> bool:
+    return job.state == ImportJob.State.FAILED and Path(job.file_path).exists()
+
+
+def retry(*, job_id: int) -> ImportJob:
+    """Queue a failed job again (the view then enqueues its task): it resumes after the last
+    committed line; nothing imported is imported twice."""
+    job = ImportJob.objects.get(pk=job_id)
+    if can_retry(job):
+        ImportJob.objects.filter(pk=job.pk, state=ImportJob.State.FAILED).update(
+            state=ImportJob.State.QUEUED, attempts=0, finished_at=None, message=""
+        )
+        job.refresh_from_db()
     return job
 
 

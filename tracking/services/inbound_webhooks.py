@@ -41,7 +41,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import Q
 
 from ..domain.numbers import normalize_tracking_number
@@ -218,9 +218,11 @@ def parse_delivery(body: bytes) -> TrackDelivery:
         document = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise WebhookRejected(400, "body is not JSON") from None
+    except RecursionError:
+        raise WebhookRejected(400, "body is nested too deeply") from None
     if not isinstance(document, Mapping):
         raise WebhookRejected(400, "body is not a JSON object")
-    resource_type = str(document.get("resource_type") or "").strip().upper()
+    resource_type = str(document.get("resource_type") or "").replace("\x00", "").strip().upper()
     if resource_type != "API_TRACK":
         return TrackDelivery(resource_type, "", "", None)
     data = document.get("data")
@@ -230,14 +232,15 @@ def parse_delivery(body: bytes) -> TrackDelivery:
         info = TrackingInfo.from_json(data)
     except ShipEngineError as exc:
         raise WebhookRejected(400, f"unreadable tracking data: {exc}") from None
-    query = parse_qs(urlsplit(str(document.get("resource_url") or "")).query)
+    query = parse_qs(urlsplit(str(document.get("resource_url") or "")[:2000]).query)
     carrier_code = info.carrier_code or (query.get("carrier_code") or [""])[0].strip().lower()
     number = normalize_tracking_number(
         info.tracking_number or (query.get("tracking_number") or [""])[0]
-    )
+    ).replace("\x00", "")
     if not carrier_code or not number:
         raise WebhookRejected(400, "API_TRACK delivery without carrier_code and tracking_number")
-    return TrackDelivery(resource_type, carrier_code[:64], number[:64], info)
+    carrier_code = carrier_code.replace("\x00", "")
+    return TrackDelivery(resource_type[:40], carrier_code[:64], number[:64], info)
 
 
 def find_shipments(carrier_code: str, number: str) -> list[int]:
@@ -275,7 +278,13 @@ def ingest(body: bytes) -> Outcome:
             # The same body was accepted before (a replay, or ShipEngine re-sending it).
             return Outcome(200, "duplicate")
         for shipment_id in shipment_ids:
-            result = ingest_tracking(shipment_id=shipment_id, info=delivery.info)
+            try:
+                result = ingest_tracking(shipment_id=shipment_id, info=delivery.info)
+            except (DataError, ValueError, OverflowError) as exc:
+                # Values the reader let through but the database refuses: a 400 (nothing was
+                # stored, not even the receipt), never a 500 that ShipEngine re-sends for days.
+                logger.warning("webhook with unstorable tracking data: %s", exc)
+                raise WebhookRejected(400, "tracking data that cannot be stored") from None
             events_added += result.events_added
         if events_added:
             receipt.events_added = events_added

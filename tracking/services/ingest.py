@@ -8,11 +8,13 @@ The HTTP call never runs inside the ingest's transaction (services/tracking.py c
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
@@ -20,9 +22,11 @@ from ..domain.event_identity import event_key
 from ..domain.links import safe_http_url
 from ..domain.statuses import API_DESCRIPTIONS, Status
 from ..models import Shipment, TrackingEvent
-from ..shipengine import TrackEvent, TrackingInfo
+from ..shipengine import TrackEvent, TrackingInfo, capped_raw
 from .outbox import Change, record_changes
-from .refresh import next_check_at
+from .refresh import schedule
+
+logger = logging.getLogger("shiptrack.services")
 
 
 def _max_lengths(model: type[models.Model]) -> dict[str, int]:
@@ -160,12 +164,25 @@ def ingest_many(
             previous_status = shipment.status_code
             known = stored.setdefault(shipment_id, set())
             added: list[TrackEvent] = []
+            over_cap = 0
             for ev in info.events:
                 key = event_key(ev)
                 if key not in known:
+                    # EVENTS_PER_SHIPMENT_MAX: the newest events (answers come newest first)
+                    # are kept; an answer with 100,000 events cannot flood a shipment.
+                    if len(known) >= settings.EVENTS_PER_SHIPMENT_MAX:
+                        over_cap += 1
+                        continue
                     known.add(key)
                     added.append(ev)
                     new_events.append((shipment_id, key, ev))
+            if over_cap:
+                logger.warning(
+                    "ingest shipment=%s: %d events not stored (EVENTS_PER_SHIPMENT_MAX=%d)",
+                    shipment_id,
+                    over_cap,
+                    settings.EVENTS_PER_SHIPMENT_MAX,
+                )
             summary = _summary_changes(shipment, info, event_count=len(known), now=now)
             changes.setdefault(shipment_id, {}).update(summary)
             results.append(IngestResult(shipment_id, len(added)))
@@ -221,7 +238,7 @@ def _summary_changes(
             estimated_delivery_date=info.estimated_delivery_date,
             actual_delivery_date=info.actual_delivery_date,
             exception_description=info.exception_description,
-            raw_response=dict(info.raw),
+            raw_response=capped_raw(info.raw, settings.RAW_RESPONSE_MAX_BYTES),
         )
         signer = next((e.signer for e in info.events if e.signer), "")
         if signer:
@@ -248,7 +265,12 @@ def _summary_changes(
     changes = truncated(changes, _SHIPMENT_LIMITS)
     for name, value in changes.items():
         setattr(shipment, name, value)
-    changes["next_check_at"] = shipment.next_check_at = next_check_at(shipment, now=now)
+    # A given-up shipment is never due (refresh_state); news brings it back to its schedule.
+    changes["next_check_at"], changes["refresh_state"] = schedule(shipment, now=now)
+    shipment.next_check_at, shipment.refresh_state = (
+        changes["next_check_at"],
+        changes["refresh_state"],
+    )
     changes["updated_at"] = shipment.updated_at = now
     return changes
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ..domain import refresh_policy
 from ..models import Shipment
+from ..ops.logging import redact
 from ..shipengine import ShipEngineError
 
 
@@ -34,6 +35,12 @@ def next_check_at(shipment: Shipment, *, now: datetime) -> datetime | None:
     )
 
 
+def schedule(shipment: Shipment, *, now: datetime) -> tuple[datetime | None, str]:
+    """(next_check_at, refresh_state): when to poll next, and whether polling has given up."""
+    when = next_check_at(shipment, now=now)
+    return when, refresh_policy.refresh_state(status_code=shipment.status_code, next_check=when)
+
+
 def record_failure(
     *, shipment_id: int, error: ShipEngineError, now: datetime | None = None
 ) -> Shipment:
@@ -42,13 +49,14 @@ def record_failure(
     with transaction.atomic():
         shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
         shipment.consecutive_failures += 1
-        shipment.last_error = error.one_line()[:2000]
-        shipment.last_error_code = error.code[:64]
+        shipment.last_error = redact(error.one_line())[:2000]
+        shipment.last_error_code = redact(error.code)[:64]
         shipment.last_error_at = now
         shipment.last_checked_at = now
-        shipment.next_check_at = next_check_at(shipment, now=now)
+        shipment.next_check_at, shipment.refresh_state = schedule(shipment, now=now)
         shipment.save(
             update_fields=[
+                "refresh_state",
                 "consecutive_failures",
                 "last_error",
                 "last_error_code",

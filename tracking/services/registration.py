@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -209,10 +208,7 @@ def register_shipments(*, items: Sequence[ShipmentInput]) -> RegistrationReport:
             resolved[index] = key
         created_ids: list[int] = []
         if to_insert:
-            # New rows are born claimed for their first fetch (refresh_queued_at set, as
-            # scheduling.claim() would): an UPDATE of 1,000 fresh rows afterwards would cost a
-            # bulk request a fifth of its time on PostgreSQL.
-            _insert(to_insert, queued_at=timezone.now())
+            _insert(to_insert)
             for row in Shipment.objects.filter(
                 tracking_number__in={n for _c, n in to_insert}
             ).values("pk", "carrier_id", "tracking_number", "public_token", *DETAILS):
@@ -247,7 +243,7 @@ def _fill_blank(row: dict[str, Any], details: dict[str, str]) -> None:
         row.update(changes)
 
 
-def _insert(rows: dict[tuple[int, str], tuple[_Checked, str]], *, queued_at: datetime) -> None:
+def _insert(rows: dict[tuple[int, str], tuple[_Checked, str]]) -> None:
     shipment_rows.insert_new(
         [
             {
@@ -257,6 +253,5 @@ def _insert(rows: dict[tuple[int, str], tuple[_Checked, str]], *, queued_at: dat
                 **item.details,
             }
             for (carrier_id, number), (item, token) in rows.items()
-        ],
-        queued_at=queued_at,
+        ]
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from django.db import connection
@@ -13,11 +12,12 @@ from django.utils import timezone
 from ..models import Shipment
 
 
-def insert_new(rows: Sequence[Mapping[str, Any]], *, queued_at: datetime | None = None) -> None:
+def insert_new(rows: Sequence[Mapping[str, Any]], *, first_check: Any = None) -> None:
     """INSERT ... ON CONFLICT DO NOTHING (a package someone else stored a moment ago is skipped)
     with executemany. Each row maps field names to values (`carrier` is the carrier's id, and a
     `public_token` is required: a caller tells its own rows from someone else's by it); fields
-    not given get their defaults. `queued_at` stores the rows already claimed for a fetch.
+    not given get their defaults. `first_check` sets next_check_at (an import with "fetch" off
+    is polled on the normal schedule, not at once).
 
     The ORM's bulk_create spends ~1 ms of Python per row on this 40-column model, most of a
     100,000-row import or of a 1,000-item API request; this is ~20 times faster."""
@@ -28,8 +28,8 @@ def insert_new(rows: Sequence[Mapping[str, Any]], *, queued_at: datetime | None 
     constant: dict[str, Any] = {}
     for f in fields:
         value = now if f.name in {"created_at", "updated_at"} else f.get_default()
-        if f.name == "refresh_queued_at" and queued_at is not None:
-            value = queued_at
+        if f.name == "next_check_at" and first_check is not None:
+            value = first_check
         constant[f.name] = f.get_db_prep_save(value, connection)
     columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     sql = (

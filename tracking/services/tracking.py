@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +25,13 @@ from ..domain.numbers import (
     validate_tracking_number,
 )
 from ..models import Carrier, Shipment
-from ..shipengine import BadResponseError, ShipEngineClient, ShipEngineError, TrackingInfo
+from ..shipengine import (
+    BadResponseError,
+    NotSent,
+    ShipEngineClient,
+    ShipEngineError,
+    TrackingInfo,
+)
 from . import api_client, throttling
 from .ingest import IngestResult, ingest_tracking
 from .outbox import record_created
@@ -81,28 +87,37 @@ def track_shipment(
     try:
         info = _same_parcel(client.get_tracking(carrier.code, number), number)
     except ShipEngineError as exc:
-        if existing is not None:
+        if existing is not None and not isinstance(exc, NotSent):
             record_failure(shipment_id=existing.pk, error=exc)
         raise
-    with transaction.atomic():
-        shipment, created = Shipment.objects.get_or_create(
-            carrier=carrier,
-            tracking_number=number,
-            defaults={
-                "reference": reference[:100],
-                "customer_name": customer_name[:200],
-                "customer_email": customer_email,
-            },
-        )
-        if created:
-            record_created([shipment.pk])
-        _fill_blank(
-            shipment,
-            reference=reference,
-            customer_name=customer_name,
-            customer_email=customer_email,
-        )
-        result = ingest_tracking(shipment_id=shipment.pk, info=info)
+    try:
+        with transaction.atomic():
+            shipment, created = Shipment.objects.get_or_create(
+                carrier=carrier,
+                tracking_number=number,
+                defaults={
+                    "reference": reference[:100],
+                    "customer_name": customer_name[:200],
+                    "customer_email": customer_email,
+                },
+            )
+            if created:
+                record_created([shipment.pk])
+            _fill_blank(
+                shipment,
+                reference=reference,
+                customer_name=customer_name,
+                customer_email=customer_email,
+            )
+            try:
+                result = ingest_tracking(shipment_id=shipment.pk, info=info)
+            except (DatabaseError, ValueError, OverflowError) as exc:
+                # Raised inside the block: all of it is rolled back, a new package is not stored.
+                raise _unstorable(exc) from exc
+    except BadResponseError as error:
+        if existing is not None:
+            record_failure(shipment_id=existing.pk, error=error)
+        raise
     return result.shipment
 
 
@@ -152,7 +167,7 @@ def track_label(*, label_id: str, client: ShipEngineClient | None = None) -> Shi
             number, carrier_code = existing.tracking_number, existing.carrier.code
         info = _same_parcel(client.get_label_tracking(label_id), number)
     except ShipEngineError as exc:
-        if existing is not None:
+        if existing is not None and not isinstance(exc, NotSent):
             record_failure(shipment_id=existing.pk, error=exc)
         raise
     with transaction.atomic():
@@ -175,6 +190,11 @@ def track_label(*, label_id: str, client: ShipEngineClient | None = None) -> Shi
     return result.shipment
 
 
+def _unstorable(exc: Exception) -> BadResponseError:
+    logger.exception("an answer could not be stored")
+    return BadResponseError(f"The answer could not be stored ({type(exc).__name__})")
+
+
 def refresh_shipment(
     *, shipment_id: int, client: ShipEngineClient | None = None, interactive: bool = False
 ) -> IngestResult:
@@ -192,9 +212,17 @@ def refresh_shipment(
             info = client.get_tracking(shipment.carrier.code, shipment.tracking_number)
         _same_parcel(info, shipment.tracking_number)
     except ShipEngineError as exc:
-        record_failure(shipment_id=shipment.pk, error=exc)
+        if not isinstance(exc, NotSent):  # nothing was asked: nothing about it failed
+            record_failure(shipment_id=shipment.pk, error=exc)
         raise
-    return ingest_tracking(shipment_id=shipment.pk, info=info)
+    try:
+        return ingest_tracking(shipment_id=shipment.pk, info=info)
+    except (DatabaseError, ValueError, OverflowError) as exc:
+        # Something the client let through that the database refuses: a recorded failure with
+        # back-off (the page says so), never a 500 or a task that fails again every minute.
+        error = _unstorable(exc)
+        record_failure(shipment_id=shipment.pk, error=error)
+        raise error from exc
 
 
 def refresh_if_stale(*, shipment: Shipment) -> tuple[Shipment, bool]:

@@ -7,7 +7,7 @@ Modules: `errors`, `fields` (tolerant readers), `answers` (typed answers), `clie
 hooks), `webhook_signatures` (RSA-SHA256 webhook signing and verifying).
 """
 
-from .answers import CarrierAccount, CarrierList, Label, TrackEvent, TrackingInfo
+from .answers import CarrierAccount, CarrierList, Label, TrackEvent, TrackingInfo, capped_raw
 from .client import (
     DEFAULT_BASE_URL,
     CallObserver,
@@ -17,13 +17,23 @@ from .client import (
     RateLimiter,
     ShipEngineClient,
 )
-from .errors import ApiError, BadResponseError, ErrorDetail, ShipEngineError, TransportError
+from .errors import (
+    ApiError,
+    BadResponseError,
+    CallCancelled,
+    ErrorDetail,
+    NotSent,
+    RateLimited,
+    ShipEngineError,
+    TransportError,
+)
 from .fields import parse_timestamp, parse_utc
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "ApiError",
     "BadResponseError",
+    "CallCancelled",
     "CallObserver",
     "CallRecord",
     "CarrierAccount",
@@ -32,12 +42,15 @@ __all__ = [
     "ErrorDetail",
     "Label",
     "NoRateLimit",
+    "NotSent",
+    "RateLimited",
     "RateLimiter",
     "ShipEngineClient",
     "ShipEngineError",
     "TrackEvent",
     "TrackingInfo",
     "TransportError",
+    "capped_raw",
     "parse_timestamp",
     "parse_utc",
 ]

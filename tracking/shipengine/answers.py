@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from .errors import BadResponseError, ErrorDetail
-from .fields import code, integer, number, parse_utc, text
+from .fields import TooDeep, code, integer, number, parse_utc, sanitized, text
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,12 @@ class TrackingInfo:
             raise BadResponseError(
                 f"Tracking answer is a JSON {type(data).__name__}, expected an object"
             )
+        try:
+            # NUL bytes out, strings and numbers cut to what a database holds, depth bounded:
+            # what is stored as the raw answer can always be stored.
+            data = sanitized(data)
+        except TooDeep as exc:
+            raise BadResponseError(f"Tracking answer is unreadable: {exc}") from None
         raw_events = data.get("events")
         if raw_events is None:
             raw_events = []
@@ -163,6 +170,37 @@ class CarrierList:
     @property
     def partial(self) -> bool:
         return bool(self.errors) or self.http_status == 207
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, default=str).encode())
+
+
+def capped_raw(raw: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
+    """The raw answer to store: as it came when it fits in `max_bytes` (as JSON), else its
+    summary fields with as many of its events (newest as sent first) as fit, and a note
+    `_shiptrack_truncated` saying what was left out. The events themselves are stored in full
+    by the ingest either way; only this copy for people to read is cut."""
+    data = dict(raw)
+    total = _size(data)
+    if total <= max_bytes:
+        return data
+    events = data.pop("events", None)
+    events = events if isinstance(events, list) else []
+    note: dict[str, Any] = {"original_bytes": total, "events_total": len(events)}
+    budget = max_bytes - _size(data) - 200
+    kept: list[Any] = []
+    for event in events:
+        cost = _size(event) + 2
+        if cost > budget:
+            break
+        kept.append(event)
+        budget -= cost
+    if budget < 0:  # even the summary is too large: keep the note alone
+        return {"_shiptrack_truncated": {**note, "events_kept": 0, "summary_kept": False}}
+    data["events"] = kept
+    data["_shiptrack_truncated"] = {**note, "events_kept": len(kept)}
+    return data
 
 
 @dataclass(frozen=True)

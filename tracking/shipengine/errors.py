@@ -89,17 +89,55 @@ class ApiError(ShipEngineError):
 
 
 class BadResponseError(ShipEngineError):
-    """The answer could not be read: not JSON, truncated, or not the expected shape."""
+    """The answer could not be read: not JSON, truncated, too large, nested too deep, or not the
+    expected shape. `retryable=False` for answers a retry would only fetch again (too large)."""
 
     code = "bad_response"
 
-    def __init__(self, message: str, http_status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        http_status: int | None = None,
+        *,
+        code: str = "bad_response",
+        retryable: bool = True,
+    ) -> None:
         self.http_status = http_status
+        self.code = code
+        self._retryable = retryable
         super().__init__(message)
 
     @property
     def retryable(self) -> bool:
-        return True
+        return self._retryable
+
+
+class NotSent(ShipEngineError):
+    """The request never left: nothing was asked of the API, so nothing about the shipment is
+    known to have failed (callers record no failure on it)."""
+
+
+class RateLimited(NotSent):
+    """ShipEngine asked every process to slow down (a 429's Retry-After, shared) for longer than
+    this caller may wait: it fails at once instead of hanging the page or the worker."""
+
+    code = "rate_limited"
+
+    def __init__(self, retry_in: float) -> None:
+        self.retry_in = max(1, int(retry_in + 0.999))
+        super().__init__(f"ShipEngine asked us to slow down, try again in {self.retry_in} s")
+
+    def one_line(self) -> str:
+        return self.message
+
+
+class CallCancelled(NotSent):
+    """The process is stopping (SIGTERM): the call was given up before or while it ran."""
+
+    code = "cancelled"
+
+    def __init__(self, message: str = "The worker is stopping; the call was not made") -> None:
+        super().__init__(message)
 
 
 class TransportError(ShipEngineError):

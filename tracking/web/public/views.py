@@ -98,6 +98,13 @@ def lookup(request: HttpRequest) -> HttpResponse:
         limit=settings.PUBLIC_LOOKUP_RATE_LIMIT,
         window_seconds=settings.PUBLIC_LOOKUP_RATE_WINDOW_SECONDS,
     )
+    if limit.allowed and settings.PUBLIC_LOOKUP_GLOBAL_RATE_LIMIT > 0:
+        # All addresses together: forged or rotating addresses cannot multiply the budget.
+        limit = throttling.hit(
+            throttling.shared_key("lookup-global", "all"),
+            limit=settings.PUBLIC_LOOKUP_GLOBAL_RATE_LIMIT,
+            window_seconds=settings.PUBLIC_LOOKUP_RATE_WINDOW_SECONDS,
+        )
     if not limit.allowed:
         return _too_many(request, limit.retry_after)
     number: str = form.cleaned_data["number"]

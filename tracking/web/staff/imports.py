@@ -6,7 +6,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from ... import tasks
@@ -50,5 +50,18 @@ def import_status(request: HtmxHttpRequest, pk: int) -> HttpResponseBase:
         "job": job,
         "progress": import_jobs.job_progress(job),
         "errors": job.row_errors.order_by("line", "id")[:100],
+        "can_retry": import_jobs.can_retry(job),
     }
     return render_htmx(request, "tracking/staff/import_status.html", "progress", context)
+
+
+@require_POST
+@staff_required
+def import_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """A failed (interrupted) job goes on after the last line it committed."""
+    job = get_object_or_404(ImportJob, pk=pk)
+    with transaction.atomic():
+        job = import_jobs.retry(job_id=job.pk)
+        if job.state == ImportJob.State.QUEUED:
+            tasks.enqueue_import(job.pk)
+    return redirect("staff:import_status", pk=job.pk)

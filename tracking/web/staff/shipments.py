@@ -156,10 +156,30 @@ def shipment_add(request: HttpRequest) -> HttpResponse:
     )
 
 
+#: Events per page of the staff timeline: a shipment with 100,000 events still loads fast.
+TIMELINE_PAGE_SIZE = 200
+
+
+def _events_page(request: HttpRequest) -> int:
+    try:
+        return max(1, min(int(request.GET.get("events", "1")), 100_000))
+    except ValueError:
+        return 1
+
+
 def _detail_context(
-    shipment: Shipment, *, refresh_error: str = "", refreshed: bool = False, added: int = 0
+    shipment: Shipment,
+    *,
+    refresh_error: str = "",
+    refreshed: bool = False,
+    added: int = 0,
+    events_page: int = 1,
 ) -> dict[str, Any]:
-    events = list(shipment.events.newest_first())
+    start = (events_page - 1) * TIMELINE_PAGE_SIZE
+    # One row more than the page says whether there are older ones, without a COUNT.
+    events = list(shipment.events.newest_first()[start : start + TIMELINE_PAGE_SIZE + 1])
+    has_older = len(events) > TIMELINE_PAGE_SIZE
+    events = events[:TIMELINE_PAGE_SIZE]
     raw = shipment.raw_response
     return {
         "shipment": shipment,
@@ -174,6 +194,9 @@ def _detail_context(
         "refresh_error": refresh_error,
         "refreshed": refreshed,
         "events_added": added,
+        "events_page": events_page,
+        "older_events_page": events_page + 1 if has_older else None,
+        "newer_events_page": events_page - 1 if events_page > 1 else None,
     }
 
 
@@ -186,7 +209,7 @@ def _get_shipment(pk: int) -> Shipment:
 @vary_on_headers("HX-Request")
 def shipment_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     shipment = _get_shipment(pk)
-    context = _detail_context(shipment)
+    context = _detail_context(shipment, events_page=_events_page(request))
     context["details_form"] = ShipmentDetailsForm(instance=shipment)
     return render_htmx(request, "tracking/staff/shipment_detail.html", "tracking", context)
 

@@ -17,5 +17,6 @@ urlpatterns = [
     path("logout/", auth.logout, name="logout"),
     path("import/", imports.import_upload, name="import"),
     path("import/<int:pk>/", imports.import_status, name="import_status"),
+    path("import/<int:pk>/retry/", imports.import_retry, name="import_retry"),
     path("export.csv", export.export, name="export"),
 ]
