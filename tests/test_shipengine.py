@@ -192,6 +192,54 @@ def test_error_body_becomes_one_exception_with_every_error(httpserver, sleeps):
     assert len(httpserver.requests) == 1 and sleeps == []  # 4xx never retries
 
 
+def test_the_field_and_carrier_the_api_named_reach_the_one_line(httpserver, sleeps):
+    body = {
+        "request_id": "rid-1",
+        "errors": [
+            {
+                "error_code": "invalid_field_value",
+                "message": "Not a valid tracking number for this carrier.",
+                "field_name": "tracking_number",
+                "carrier_code": "ups",
+                "carrier_id": "se-123",
+            }
+        ],
+    }
+    js(httpserver, body, status=400)
+    with pytest.raises(ApiError) as caught:
+        make_client(httpserver.url, sleep=sleeps).get_tracking("ups", "x")
+    assert caught.value.one_line() == (
+        "Not a valid tracking number for this carrier. (HTTP 400, invalid_field_value, "
+        "field tracking_number, carrier ups, carrier_id se-123, request_id rid-1)"
+    )
+
+
+def test_the_request_id_survives_an_empty_error_list(httpserver, sleeps):
+    js(httpserver, {"request_id": "f7BA-2051", "errors": []}, status=400)
+    with pytest.raises(ApiError) as caught:
+        make_client(httpserver.url, sleep=sleeps).get_tracking("ups", "x")
+    assert caught.value.request_id == "f7BA-2051"
+    assert "request_id f7BA-2051" in caught.value.one_line()
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 429, 500, 502])
+def test_no_error_code_is_made_up_for_an_answer_without_one(httpserver, sleeps, status):
+    """A status without the API's error list: the code says the status, plainly ours, and the
+    detail claims no API error_code or source."""
+    httpserver.then(status, b"<html>nope</html>", {"Content-Type": "text/html"})
+    with pytest.raises(ApiError) as caught:
+        make_client(httpserver.url, sleep=sleeps, max_attempts=1).get_tracking("ups", "x")
+    assert caught.value.code == f"http_{status}"
+    assert [(e.error_code, e.error_source) for e in caught.value.errors] == [("", "")]
+
+
+def test_an_error_entry_without_a_code_keeps_it_empty(httpserver, sleeps):
+    js(httpserver, {"errors": [{"message": "Something went wrong."}]}, status=400)
+    with pytest.raises(ApiError) as caught:
+        make_client(httpserver.url, sleep=sleeps).get_tracking("ups", "x")
+    assert caught.value.errors[0].error_code == "" and caught.value.code == "http_400"
+
+
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
 def test_other_4xx_never_retry(httpserver, sleeps, status):
     js(httpserver, ERROR_BODY, status=status)

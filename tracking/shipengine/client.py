@@ -442,22 +442,19 @@ class ShipEngineClient:
 
         data = _decode_json(body)
         retry_after = _retry_after(response.headers.get("Retry-After")) if status == 429 else None
-        if isinstance(data, Mapping) and isinstance(data.get("errors"), list) and data["errors"]:
-            errors = [ErrorDetail.from_json(e) for e in data["errors"]]
+        if isinstance(data, Mapping):
+            # The id identifies the call for ShipEngine's support, also when `errors` is empty.
             request_id = text(data.get("request_id")) or request_id
-            raise ApiError(status, errors, request_id, retry_after)
-        # An error status without a readable error body (a proxy's HTML page, say).
+            if isinstance(data.get("errors"), list) and data["errors"]:
+                errors = [ErrorDetail.from_json(e) for e in data["errors"]]
+                raise ApiError(status, errors, request_id, retry_after)
+        # An error status without a readable error list (a proxy's HTML page, `errors: []`): the
+        # status says what happened, and no error code is made up for it.
         reason = response.reason or "error"
         message = f"ShipEngine answered HTTP {status} {reason}"
         if data is None and body.strip():
             message += " with a body that is not JSON"
-        code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 429: "rate_limit_exceeded"}
-        detail = ErrorDetail(
-            message=message,
-            error_code=code.get(status, "system" if status >= 500 else "unspecified"),
-            error_source="shipengine",
-        )
-        raise ApiError(status, [detail], request_id, retry_after)
+        raise ApiError(status, [ErrorDetail(message=message)], request_id, retry_after)
 
 
 def _decode_json(body: bytes) -> Any:

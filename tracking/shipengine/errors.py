@@ -16,10 +16,11 @@ from .fields import text
 
 @dataclass(frozen=True)
 class ErrorDetail:
-    """One entry of `error_response_body.errors`."""
+    """One entry of `error_response_body.errors`, as sent: a field the API left out stays empty
+    (never a code of ours passed off as the API's)."""
 
     message: str
-    error_code: str = "unspecified"
+    error_code: str = ""
     error_source: str = ""
     error_type: str = ""
     field_name: str = ""
@@ -32,7 +33,7 @@ class ErrorDetail:
             return cls(message=text(data) or "Unknown error")
         return cls(
             message=text(data.get("message")) or "Unknown error",
-            error_code=text(data.get("error_code")) or "unspecified",
+            error_code=text(data.get("error_code")),
             error_source=text(data.get("error_source")),
             error_type=text(data.get("error_type")),
             field_name=text(data.get("field_name")),
@@ -80,8 +81,27 @@ class ApiError(ShipEngineError):
         self.errors = errors or [ErrorDetail(message=f"HTTP {http_status}")]
         self.request_id = request_id
         self.retry_after = retry_after
-        self.code = self.errors[0].error_code
+        # The API's own code when it sent one; otherwise the status, plainly ours ("http_502").
+        self.code = next((e.error_code for e in self.errors if e.error_code), f"http_{http_status}")
         super().__init__("; ".join(e.message for e in self.errors))
+
+    def one_line(self) -> str:
+        """The message, the status and code, what the API said it was about (the field, the
+        carrier) and the request id for a support ticket."""
+        about = []
+        for e in self.errors:
+            for label, value in (
+                ("field", e.field_name),
+                ("carrier", e.carrier_code),
+                ("carrier_id", e.carrier_id),
+            ):
+                item = f"{label} {value}"
+                if value and item not in about:
+                    about.append(item)
+        parts = [f"HTTP {self.http_status}", self.code, *about]
+        if self.request_id:
+            parts.append(f"request_id {self.request_id}")
+        return f"{self.message} ({', '.join(parts)})"
 
     @property
     def retryable(self) -> bool:
