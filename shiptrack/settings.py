@@ -297,9 +297,13 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50_000_000)
 # Seconds the per-status counts of an unsearched list are reused (over a whole table they are the
 # page's costliest query). 0: counted on every request.
 STAFF_STATUS_COUNTS_CACHE_SECONDS = env.int("STAFF_STATUS_COUNTS_CACHE_SECONDS", default=30)
-# A staff search counts at most this many matches (a hub city can match a third of all
-# shipments); past it the page shows "10,000+" and pages through the first ones.
+# A staff search sorts and counts at most this many matches (a hub city can match a third of all
+# shipments); past it the page says "more than 10,000", walks the newest-first index instead
+# and shows lower bounds per status (queries/shipment_list.py).
 STAFF_SEARCH_COUNT_CAP = env.int("STAFF_SEARCH_COUNT_CAP", default=10_000)
+# A staff search (all its queries) is stopped after this long, and when the same person starts
+# another one (queries/search_guard.py).
+STAFF_SEARCH_TIMEOUT_MS = env.int("STAFF_SEARCH_TIMEOUT_MS", default=3000)
 
 # --- Public tracking page and branding --------------------------------------------------------
 BRAND_NAME = env.str("BRAND_NAME", default="shiptrack")
@@ -324,3 +328,6 @@ PUBLIC_CLIENT_IP_HEADER = env.str("PUBLIC_CLIENT_IP_HEADER", default="")
 # A shipment not delivered and not checked for this many minutes is refreshed when its public
 # page is opened (at most once per this many minutes per shipment). 0: never.
 PUBLIC_STALE_MINUTES = env.int("PUBLIC_STALE_MINUTES", default=30)
+# Seconds a rendered tracking page is kept (it is keyed on the shipment's state, so a change is
+# never served stale; this only bounds memory). 0: render every time.
+PUBLIC_PAGE_CACHE_SECONDS = env.int("PUBLIC_PAGE_CACHE_SECONDS", default=3600)

@@ -20,7 +20,7 @@ from tracking import services
 from tracking.admin.shipments import INLINE_EVENTS, REFRESH_NOW_LIMIT
 from tracking.domain.numbers import TrackingInputError
 from tracking.models import ApiCall, Carrier, Shipment, TrackingEvent
-from tracking.services import api_client
+from tracking.services import api_client, search_index
 
 from .browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from .conftest import make_client
@@ -46,7 +46,7 @@ def make_shipment(carrier: str | Carrier = "ups", number: str = "1Z000", **field
 
 
 def add_events(shipment: Shipment, count: int, *, city: str = "MEMPHIS") -> None:
-    TrackingEvent.objects.bulk_create(
+    events = TrackingEvent.objects.bulk_create(
         TrackingEvent(
             shipment=shipment,
             dedupe_key=f"k{i}",
@@ -57,6 +57,8 @@ def add_events(shipment: Shipment, count: int, *, city: str = "MEMPHIS") -> None
         )
         for i in range(count)
     )
+    # The ingest records each new place for the search; these events skip the ingest.
+    search_index.link_places(visits=[(e.shipment_id, e) for e in events])
     Shipment.objects.filter(pk=shipment.pk).update(
         event_count=count, last_event_at=T0 + timedelta(minutes=count - 1)
     )

@@ -6,6 +6,7 @@ from .coordination import LookupThrottle, RateLimitState, WebhookReceipt, Webhoo
 from .events import TrackingEvent, TrackingEventQuerySet
 from .imports import ImportItem, ImportJob, ImportRowError
 from .outbox import ChangeKind, ChangeRecord, ChangeRecordQuerySet
+from .search import NameWord, Place, ShipmentPlace, ShipmentTally
 from .shipments import Shipment, ShipmentQuerySet, new_public_token
 
 __all__ = [
@@ -20,9 +21,13 @@ __all__ = [
     "ImportJob",
     "ImportRowError",
     "LookupThrottle",
+    "NameWord",
+    "Place",
     "RateLimitState",
     "Shipment",
+    "ShipmentPlace",
     "ShipmentQuerySet",
+    "ShipmentTally",
     "TrackingEvent",
     "TrackingEventQuerySet",
     "WebhookReceipt",

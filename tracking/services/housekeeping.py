@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from ..models import ApiCall, LookupThrottle, WebhookReceipt
+from .search_index import compact_tallies
 from .throttling import KEEP_SECONDS
 
 
@@ -53,4 +54,5 @@ def housekeeping(*, now: datetime | None = None, batch_size: int = 5000) -> dict
         "lookup_counters": _delete_in_batches(
             LookupThrottle.objects.filter(window__lt=windows_cutoff), "window", batch_size
         ),
+        "status_tallies_folded": compact_tallies(),
     }

@@ -23,6 +23,7 @@ from ..models import Shipment, TrackingEvent
 from ..shipengine import TrackEvent, TrackingInfo
 from .outbox import Change, record_changes
 from .refresh import next_check_at
+from .search_index import link_places
 
 
 def _max_lengths(model: type[models.Model]) -> dict[str, int]:
@@ -172,6 +173,10 @@ def ingest_many(
             outbox.append(Change(shipment_id, previous_status, shipment.status_code, added))
         if new_events:
             _insert_events(new_events, now)
+            link_places(
+                visits=((sid, ev) for sid, _key, ev in new_events),
+                answers=((sid, info.events) for sid, info in answers),
+            )
         for shipment_id, values in changes.items():
             _save_summary(shipment_id, values)
         record_changes(outbox, now=now)
