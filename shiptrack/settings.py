@@ -113,7 +113,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # What is cached is short-lived and safe to lose: the status counts of an unsearched staff list
 # and the public carrier menu. Per process by default; CACHE_URL (e.g. a Redis or memcached URL,
 # django-environ's format) shares it between processes.
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://shiptrack")}
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="locmemcache://shiptrack"),
+    # Rendered public tracking pages (a few tens of KB each), keyed on the shipment's state: a
+    # page opened again costs one indexed query. Per process by default (locmem keeps the most
+    # recent MAX_ENTRIES); a shared PUBLIC_PAGE_CACHE_URL serves every process from one copy.
+    "public_pages": env.cache_url(
+        "PUBLIC_PAGE_CACHE_URL", default="locmemcache://shiptrack-public-pages?MAX_ENTRIES=3000"
+    ),
+}
 
 # --- Users and login ------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
