@@ -36,6 +36,7 @@ class Migration(migrations.Migration):
                         fields=("city", "state", "postal_code", "country_code"), name="place_unique"
                     )
                 ],
+                "indexes": [models.Index(fields=["text"], name="place_text")],
             },
         ),
         migrations.CreateModel(

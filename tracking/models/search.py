@@ -93,6 +93,8 @@ class Place(models.Model):
                 fields=["city", "state", "postal_code", "country_code"], name="place_unique"
             )
         ]
+        # The ingest looks its places up by their text.
+        indexes = [models.Index(fields=["text"], name="place_text")]
 
     def __str__(self) -> str:
         return self.text
