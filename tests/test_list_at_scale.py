@@ -93,16 +93,30 @@ def test_cursors_survive_the_url_and_nonsense_is_the_first_page():
     )
 
 
-def test_a_narrow_search_ranks_exact_matches_first_and_counts_them_all(db, settings):
+def test_an_exact_match_answers_alone_and_ranks_first_among_partial_ones(db, settings, client):
     settings.STAFF_SEARCH_COUNT_CAP = 100
     exact = ship("ORD77", minutes=500, reference="ORD-77")
     for i in range(5):
         ship(f"X{i}", minutes=i, reference=f"ORD-77{i}")
+    # The exact fast path is the answer by itself: no substring work...
     result = filter_shipments(ListState(q="ORD-77"))
     page = result.page()
+    assert result.exact_only and page.rows == [exact] and page.total == 1
+    # ...unless the shipments that merely contain the text are asked for too: ranked after it.
+    result = filter_shipments(ListState(q="ORD-77", contains=True))
+    page = result.page()
+    assert not result.exact_only
     assert page.rows[0] == exact and page.exact_ids == {exact.pk}
     assert [s.reference for s in page.rows[1:]] == [f"ORD-77{i}" for i in range(5)]
     assert page.total == 6 and not page.capped
+    # The page offers the wider search, and the link keeps it.
+    client.force_login(get_user_model().objects.create_user("e", is_staff=True))
+    html = parse(client.get(LIST, {"q": "ORD-77"}).content)
+    link = next(a["href"] for a in html.select(".result-summary a") if "contains=1" in a["href"])
+    wider = parse(client.get(LIST + link).content)
+    assert len(wider.select("a.row-link")) == 6
+    # A query that is not an identifier has no exact match: substring search as always.
+    assert filter_shipments(ListState(q="ORD-7")).page().total == 6
 
 
 def test_a_broad_search_walks_newest_first_and_says_more_than(db, settings):

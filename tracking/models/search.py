@@ -5,27 +5,31 @@ scanned at ("Newark NJ", "Newark, NJ", a postcode, a state on its own).
 What is searched, and the index that answers each part without joining the events:
 
 - **Exact** (`exact_q`): the normalised tracking number (also without dashes and dots), the
-  reference as typed, the label id, the email: B-tree equality. The list asks this first and ranks
-  its hits first (queries/shipment_list.py).
+  reference as typed, the label id, the email: B-tree equality. The list asks this first; when it
+  finds the query, that is the answer (no substring work) unless the shipments that merely
+  contain it are asked for too, and then it ranks first (queries/shipment_list.py).
 - **The shipment's own document** (`DOCUMENT_FIELDS`): a substring of 3+ characters.
   PostgreSQL: one GIN pg_trgm index on `tracking_search_document(...)`, an IMMUTABLE SQL function
-  of the row's columns (migrations 0010/0011): a per-shipment search document without a stored
+  of the row's columns (migrations 0011/0012): a per-shipment search document without a stored
   column (adding one would rewrite the million-row table) and without triggers. SQLite: the FTS5
-  trigram table `tracking_shipment_search` (rowid = shipment id), kept by triggers.
+  trigram table `tracking_shipment_search` (external content, rowid = shipment id), kept by
+  triggers.
 - **Places** (`Place`, `ShipmentPlace`): each distinct (city, state, postcode, country) once in a
   small dictionary, and one link row per shipment and place, written by the ingest when an event
-  brings a new place. A query is matched against the dictionary (a few thousand rows), then the
-  links by place id (B-tree). A 2-character query matches a state or country code exactly.
-- **Carriers**: the name, code or another name of a carrier (a few dozen rows, matched in Python)
-  becomes `carrier_id IN (...)`.
-- **A typo in a name** (`similar_ids`), only when nothing else matched: pg_trgm word similarity
-  on PostgreSQL; on SQLite every spelling one edit away, through the trigram table's LIKE.
+  brings a new place (services/search_index.py). A query is matched against the dictionary (a few
+  thousand rows), then the links by place id (B-tree). A 2-character query matches a state or
+  country code exactly.
+- **Carriers**: the name or code of a carrier (a few dozen rows, matched in Python) becomes
+  `carrier_id IN (...)`, which the (carrier, newest first) index serves in the list's order.
+- **A typo in a name** (`corrected_words`), only when nothing else matched: the closest words of
+  the customer-name vocabulary (`NameWord`, kept by triggers), found by pg_trgm similarity on
+  PostgreSQL and by length on SQLite, ranked by edit distance; the list then searches for those.
 
 Two ways of asking, for two sizes of answer (queries/shipment_list.py chooses):
-`bounded_matches()` asks each index for at most `limit` ids (a narrow search is then sorted in
-full); `match_q()` is the same condition row by row, for walking the newest-first index when a
-search matches too many shipments to sort (a hub city). `search_shipments()` is the whole match
-as one queryset (the admin, the CSV export).
+`bounded_matches()` asks each index for at most `limit` matches (a narrow search is then sorted
+and counted in full); `chunk_matches()` tests a chunk of the list's own newest-first order
+set-wise, for walking it when a search matches too many shipments to sort (a hub city).
+`search_shipments()` is the whole match as one queryset (the admin, the CSV export).
 """
 
 from __future__ import annotations
@@ -296,12 +300,17 @@ class Matches:
     overflowed: set[str] = field(default_factory=set)
     #: The matches of the parts that did not overflow.
     complete: set[int] = field(default_factory=set)
+    #: The exact matches are all there is: the substring parts were not asked.
+    exact_only: bool = False
 
 
-def bounded_matches(shipments: ShipmentQuerySet, terms: SearchTerms, *, limit: int) -> Matches:
+def bounded_matches(
+    shipments: ShipmentQuerySet, terms: SearchTerms, *, limit: int, exact_only: bool = False
+) -> Matches:
     """At most `limit` matches from each index (exact, document, carrier, places): one short
     query each, the first three with the columns the list sorts and counts by. `shipments`: all
-    of them (the list's filters come after)."""
+    of them (the list's filters come after). `exact_only`: when the exact fast path finds the
+    query (a whole number, reference, label id or email), that is the answer: no substring work."""
     shipments = shipments.order_by()
     found = Matches()
 
@@ -314,6 +323,9 @@ def bounded_matches(shipments: ShipmentQuerySet, terms: SearchTerms, *, limit: i
     found.exact = [row[0] for row in exact]
     add(exact)
     found.complete.update(found.exact)
+    if exact_only and found.exact:
+        found.exact_only = True
+        return found
     parts = []
     if not terms.short:
         parts.append(("document", document_ids(shipments, terms)))

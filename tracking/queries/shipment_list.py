@@ -13,13 +13,15 @@ How a page stays fast on a million shipments:
   plain indexes right on both databases (PostgreSQL puts NULLs first in a DESC index).
   The counts per status come from the tallies the database keeps (models/search.py,
   ShipmentTally): a sum over a few hundred rows instead of GROUP BY over a million.
-- **A search** asks the exact fast path first (B-tree equality: ranked first), then each index
+- **A search** asks the exact fast path first (B-tree equality): a whole number or reference
+  found is the answer, ranked first when the partial matches are asked for too. Then each index
   for at most STAFF_SEARCH_COUNT_CAP matches (`bounded_matches`). Within the cap (a narrow search)
   every match is known: they are counted by status and sorted in full. Past it (a broad search: a
-  hub city, a common surname) nothing is counted in full: the page walks the newest-first index
-  testing each row (`match_q`), which stops after a page because matches are dense, and the
-  counts are lower bounds over the matches the indexes gave ("more than N").
-- **Nothing found** and the query is a name: the matches one typo away, most alike first.
+  hub city, a common surname) nothing is counted in full: the page walks the list's newest-first
+  index in chunks, each tested set-wise (`chunk_matches`), which stops after a page because
+  matches are dense; a carrier's matches come from its own index in order; the counts are lower
+  bounds over what the indexes gave ("more than N").
+- **Nothing found** and the query is a name: the matches for the closest names instead.
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ class ListState:
     quiet_days: int = DEFAULT_QUIET_DAYS
     sort: str = DEFAULT_SORT
     per_page: int = DEFAULT_PER_PAGE
+    #: Also the shipments that only contain the query, when some match it exactly.
+    contains: bool = False
 
     @property
     def is_filtered(self) -> bool:
@@ -333,6 +337,11 @@ class ListResult:
         return Shipment.objects.using(self.filtered.db).all()
 
     @property
+    def exact_only(self) -> bool:
+        """The search matched exactly, and the rest was not looked for (see ListState)."""
+        return bool(self.matches and self.matches.exact_only)
+
+    @property
     def similar(self) -> bool:
         return bool(self.corrected)
 
@@ -349,7 +358,9 @@ class ListResult:
         the query is a name: what they find for the closest names instead."""
         if self.terms is None:
             return None
-        found = shipment_search.bounded_matches(self._all, self.terms, limit=self._cap)
+        found = shipment_search.bounded_matches(
+            self._all, self.terms, limit=self._cap, exact_only=not self.state.contains
+        )
         if not found.rows and not found.overflow:
             words = shipment_search.corrected_words(self.terms, alias=self.filtered.db)
             if words:
