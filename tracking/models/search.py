@@ -304,13 +304,26 @@ class Matches:
     exact_only: bool = False
 
 
+def exact_matches(shipments: ShipmentQuerySet, terms: SearchTerms, *, limit: int) -> list[MatchRow]:
+    """The exact fast path alone: one query on B-tree indexes (equality), at most `limit` rows."""
+    return list(
+        shipments.order_by().filter(exact_q(terms)).values_list(*MATCH_COLUMNS)[: limit + 1]
+    )
+
+
 def bounded_matches(
-    shipments: ShipmentQuerySet, terms: SearchTerms, *, limit: int, exact_only: bool = False
+    shipments: ShipmentQuerySet,
+    terms: SearchTerms,
+    *,
+    limit: int,
+    exact_only: bool = False,
+    exact: list[MatchRow] | None = None,
 ) -> Matches:
     """At most `limit` matches from each index (exact, document, carrier, places): one short
     query each, the first three with the columns the list sorts and counts by. `shipments`: all
     of them (the list's filters come after). `exact_only`: when the exact fast path finds the
-    query (a whole number, reference, label id or email), that is the answer: no substring work."""
+    query (a whole number, reference, label id or email), that is the answer: no substring work.
+    `exact`: its rows, when the caller asked it already."""
     shipments = shipments.order_by()
     found = Matches()
 
@@ -319,7 +332,8 @@ def bounded_matches(
             if found.rows.get(row[0]) is None:
                 found.rows[row[0]] = row
 
-    exact = list(shipments.filter(exact_q(terms)).values_list(*MATCH_COLUMNS)[: limit + 1])
+    if exact is None:
+        exact = exact_matches(shipments, terms, limit=limit)
     found.exact = [row[0] for row in exact]
     add(exact)
     found.complete.update(found.exact)

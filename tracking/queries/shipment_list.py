@@ -336,6 +336,17 @@ class ListResult:
     def _all(self) -> ShipmentQuerySet:
         return Shipment.objects.using(self.filtered.db).all()
 
+    @cached_property
+    def _exact_rows(self) -> list[shipment_search.MatchRow]:
+        if self.terms is None:
+            return []
+        return shipment_search.exact_matches(self._all, self.terms, limit=self._cap)
+
+    def answered_exactly(self) -> bool:
+        """The exact fast path (B-tree equality, bounded) answers the search by itself: asked
+        before anything else, it needs no substring work and no guard (see search_guard)."""
+        return bool(self.terms and not self.state.contains and self._exact_rows)
+
     @property
     def exact_only(self) -> bool:
         """The search matched exactly, and the rest was not looked for (see ListState)."""
@@ -359,7 +370,11 @@ class ListResult:
         if self.terms is None:
             return None
         found = shipment_search.bounded_matches(
-            self._all, self.terms, limit=self._cap, exact_only=not self.state.contains
+            self._all,
+            self.terms,
+            limit=self._cap,
+            exact_only=not self.state.contains,
+            exact=self._exact_rows,
         )
         if not found.rows and not found.overflow:
             words = shipment_search.corrected_words(self.terms, alias=self.filtered.db)

@@ -60,7 +60,7 @@ def shipment_list(request: HtmxHttpRequest) -> HttpResponse:
         # time, and given up when the same person starts another search (queries/search_guard).
         guard = (
             search_guard(f"user:{request.user.pk}", timeout_ms=settings.STAFF_SEARCH_TIMEOUT_MS)
-            if state.q
+            if state.q and not result.answered_exactly()
             else nullcontext()
         )
         with guard:
