@@ -146,7 +146,7 @@ def test_a_broad_page_is_bounded_work_and_carries_on_where_it_stopped(db, settin
     settings.STAFF_SEARCH_COUNT_CAP = 2
     monkeypatch.setattr(shipment_list, "CHUNK", 5)
     monkeypatch.setattr(shipment_list, "CHUNK_GROWTH", 1)
-    monkeypatch.setattr(shipment_list, "MAX_CHUNKS", 2)  # at most 10 rows read per page
+    monkeypatch.setattr(shipment_list, "MAX_ROWS", 10)  # at most 10 rows read per page
     rare = []
     for i in range(60):
         s = ship(f"R{i:03d}", minutes=i)

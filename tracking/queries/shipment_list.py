@@ -286,14 +286,15 @@ class StatusCount:
         return statuses.css(self.code)
 
 
-#: A broad search's first chunk of the list to test set-wise, how much each next chunk grows,
-#: and how many chunks one page may read at most (250 + 1,000 + 4,000 + 16,000 rows): a page is
-#: bounded work however rare the matches get; a page cut short by it links to the next, which
-#: carries on from where it stopped. A broad search matches at least 1 % of the shipments (the
-#: cap over a million), so the first chunk almost always fills the page.
+#: A broad search's first chunk of the list to test set-wise, the least each next chunk grows
+#: (it grows to what the density of matches seen so far says the page needs), and how many rows
+#: one page may read at most: a page is bounded work however rare the matches get; a page cut
+#: short by it links to the next, which carries on from where it stopped. A broad search matches
+#: at least 1 % of the shipments (the cap over a million), so one or two chunks fill a page.
 CHUNK = 250
 CHUNK_GROWTH = 4
 MAX_CHUNKS = 4
+MAX_ROWS = 21_250
 #: A broad search counts statuses (lower bounds) over the matches its index parts returned with
 #: their status, plus at most this many place matches (the link index has no status: each costs
 #: a row read).
@@ -580,7 +581,7 @@ class ListResult:
             for row in stream:
                 found[row.pk] = key(_sort_value(row, column), row.pk)
         if matches.overflowed & {"document", "places"}:
-            size, walk_more, walked = CHUNK, True, 0
+            size, walk_more, walked, scanned = CHUNK, True, 0, 0
             edge_cursor = cursor
             for _round in range(MAX_CHUNKS):
                 chunk, walk_more = _walk(
@@ -601,7 +602,13 @@ class ListResult:
                     break
                 edge = chunk[0] if backward else chunk[-1]
                 edge_cursor = Cursor(_sort_value(edge, column), edge.pk)
-                size *= CHUNK_GROWTH
+                # The next chunk: what the matches seen so far say the rest of the page needs
+                # (with room), at least CHUNK_GROWTH times this one, never past the budget.
+                scanned += len(chunk)
+                estimate = int(scanned * (need + 1 - walked) / max(walked, 1) * 1.5)
+                size = min(max(size * CHUNK_GROWTH, estimate), MAX_ROWS - scanned)
+                if size <= 0:
+                    break
             if walk_more and walked <= need and edge_cursor is not None:
                 horizon = key(edge_cursor.value, edge_cursor.id)
             more |= walk_more
