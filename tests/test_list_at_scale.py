@@ -296,6 +296,18 @@ def test_postgresql_statements_stop_at_the_timeout(db):
         assert cursor.fetchone()[0] == "0"
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's statement_timeout")
+def test_a_search_inside_a_transaction_leaves_its_settings_behind(db):
+    # The test's transaction is the outer one: the guard's is a savepoint, which a successful
+    # search releases, and a transaction-local setting outlives a released savepoint.
+    with search_guard.search_guard("user:1", timeout_ms=50), connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "0"
+        cursor.execute("SELECT pg_sleep(0.2)")  # later statements are not cut at 50 ms
+
+
 def test_other_database_errors_are_not_swallowed(db):
     with (
         pytest.raises(DatabaseError),

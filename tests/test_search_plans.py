@@ -35,7 +35,8 @@ INSERT INTO tracking_shipment (
     status_detail_description, carrier_status_code, carrier_status_description,
     carrier_detail_code, api_carrier_code, tracking_url, exception_description,
     last_event_at, last_event_description, last_event_location, event_count, last_error,
-    last_error_code, consecutive_failures, public_token, created_at, updated_at, language)
+    last_error_code, consecutive_failures, public_token, created_at, updated_at, language,
+    refresh_state)
 SELECT c.ids[1 + i % array_length(c.ids, 1)],
     'PLAN' || lpad(i::text, 10, '0'),
     CASE WHEN i % 3 = 0 THEN 'se-' || i ELSE '' END,
@@ -48,7 +49,7 @@ SELECT c.ids[1 + i % array_length(c.ids, 1)],
     CASE WHEN i % 2 = 0 THEN 'J SMITH' ELSE '' END,
     '', (ARRAY['IT','DE','DE','EX','AT','AC'])[1 + i % 6], '', '', '', '', '', '', '', '', '',
     now() - (i || ' minutes')::interval, '', '', 0, '', '', 0,
-    md5(i::text) || md5((i * 7)::text), now(), now(), ''
+    md5(i::text) || md5((i * 7)::text), now(), now(), '', 'active'
 FROM generate_series(1, {SHIPMENTS}) i, c
 """
 PLACES = """

@@ -56,6 +56,10 @@ def search_guard(owner: str, *, timeout_ms: int, alias: str = "default") -> Iter
         with _sqlite_guard(connection, owner, timeout_ms):
             yield
         return
+    # Inside an outer transaction (a test, a caller's atomic block) ours is a savepoint, and a
+    # transaction-local setting outlives a savepoint: put them back as they were afterwards.
+    nested = connection.in_atomic_block
+    previous: tuple[str, str] | None = None
     try:
         with transaction.atomic(using=alias):
             if connection.vendor == "postgresql":
@@ -64,19 +68,31 @@ def search_guard(owner: str, *, timeout_ms: int, alias: str = "default") -> Iter
                     # All three only for this transaction: the connection goes back to the pool
                     # as it was.
                     cursor.execute(
-                        "SELECT set_config('statement_timeout', %s, true),"
+                        "SELECT current_setting('statement_timeout'),"
+                        " current_setting('application_name'),"
+                        " set_config('statement_timeout', %s, true),"
                         " set_config('application_name', %s, true),"
                         " (SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity"
                         "  WHERE application_name = %s AND pid <> pg_backend_pid()"
                         "  AND state = 'active')",
                         [str(max(1, timeout_ms)), tag, tag],
                     )
+                    row = cursor.fetchone()
+                    previous = (row[0], row[1]) if nested and row else None
             yield
     except OperationalError as exc:
         reason = _reason(exc)
         if reason is None:
             raise
         raise SearchStopped(reason) from exc
+    finally:
+        if previous is not None and not connection.needs_rollback:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('statement_timeout', %s, true),"
+                    " set_config('application_name', %s, true)",
+                    list(previous),
+                )
 
 
 @contextmanager
