@@ -1,9 +1,18 @@
 """The tables, one module per model family, with their QuerySets beside them."""
 
+from .analytics import (
+    AnalyticsBacklog,
+    AnalyticsState,
+    DailyRollup,
+    LaneHistory,
+    QuietLane,
+    ShipmentFacts,
+)
 from .api_calls import ApiCall, ApiCallQuerySet
 from .api_keys import ApiKey, ApiKeyQuerySet, ApiScope, IdempotencyRecord
 from .carriers import Carrier, CarrierQuerySet, InactiveReason
 from .coordination import LookupThrottle, RateLimitState, WebhookReceipt, WebhookReceiptQuerySet
+from .estimates import DeliveryEstimate, EstimateBasis, EstimateReason
 from .events import TrackingEvent, TrackingEventQuerySet
 from .imports import ImportItem, ImportJob, ImportRowError
 from .outbox import ChangeKind, ChangeRecord, ChangeRecordQuerySet
@@ -19,6 +28,8 @@ from .webhook_endpoints import (
 
 __all__ = [
     "RESPONSE_BODY_MAX",
+    "AnalyticsBacklog",
+    "AnalyticsState",
     "ApiCall",
     "ApiCallQuerySet",
     "ApiKey",
@@ -29,15 +40,22 @@ __all__ = [
     "ChangeKind",
     "ChangeRecord",
     "ChangeRecordQuerySet",
+    "DailyRollup",
+    "DeliveryEstimate",
     "DeliveryState",
+    "EstimateBasis",
+    "EstimateReason",
     "IdempotencyRecord",
     "ImportItem",
     "ImportJob",
     "ImportRowError",
     "InactiveReason",
+    "LaneHistory",
     "LookupThrottle",
+    "QuietLane",
     "RateLimitState",
     "Shipment",
+    "ShipmentFacts",
     "ShipmentQuerySet",
     "TrackingEvent",
     "TrackingEventQuerySet",
