@@ -115,3 +115,13 @@ presentation_analytics.Section.empty
 presentation_analytics.Section.has_data
 queries_analytics.Freshness.waiting_since
 web_analytics.AnalyticsForm.period
+
+
+# Our estimate in the API's schema (filled from presentation/estimates.api_estimate's keys).
+from tracking.api import schemas
+
+schemas.PredictedDeliveryOut.window_share
+schemas.PredictedDeliveryOut.based_on_parcels
+schemas.PredictedDeliveryOut.origin_region
+schemas.PredictedDeliveryOut.destination_region
+schemas.ShipmentOut.predicted_delivery

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from ...domain import carrier_formats
 from ...domain.numbers import TrackingInputError
 from ...models import Shipment
+from ...presentation.estimates import our_estimate
 from ...presentation.facts import shipment_facts
 from ...presentation.map import map_points
 from ...presentation.milestones import milestones
@@ -186,7 +187,7 @@ def track_page(request: HttpRequest, token: str) -> HttpResponse:
     if not TOKEN_RE.match(token):
         return _not_found_page(request)
     shipment = (
-        Shipment.objects.select_related("carrier")
+        Shipment.objects.select_related("carrier", "delivery_estimate")
         .only(*PUBLIC_FIELDS)
         .filter(public_token=token)
         .first()
@@ -196,9 +197,11 @@ def track_page(request: HttpRequest, token: str) -> HttpResponse:
     shipment, refresh_failed = tracking.refresh_if_stale(shipment=shipment)
     events = list(shipment.events.newest_first().only(*PUBLIC_EVENT_FIELDS)[:MAX_EVENTS])
     last_updated = shipment.last_checked_at if not shipment.consecutive_failures else None
+    facts = shipment_facts(shipment, events, carrier_names=carrier_names())
     context = {
         "shipment": shipment,
-        "facts": shipment_facts(shipment, events, carrier_names=carrier_names()),
+        "facts": facts,
+        "our_estimate": our_estimate(shipment, carrier_name=facts.carrier_name),
         # The page checks for news while it is open, until the parcel is delivered.
         "refresh_every": 0 if shipment.is_final else settings.PUBLIC_PAGE_REFRESH_SECONDS,
         "headline": headline(shipment, events),
@@ -243,6 +246,15 @@ PUBLIC_FIELDS = (
     "carrier__name",
     "carrier__is_active",
     "carrier__tracking_url_template",
+    # Our estimate (its own table, joined on the key); nothing in it is private.
+    "delivery_estimate__predicted_on",
+    "delivery_estimate__earliest_on",
+    "delivery_estimate__latest_on",
+    "delivery_estimate__parcels",
+    "delivery_estimate__basis",
+    "delivery_estimate__origin",
+    "delivery_estimate__destination",
+    "delivery_estimate__reason",
 )
 PUBLIC_EVENT_FIELDS = (
     "id",

@@ -21,6 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 from ...domain import statuses
 from ...domain.numbers import TrackingInputError
 from ...models import Carrier, Shipment
+from ...presentation.estimates import our_estimate
 from ...presentation.facts import shipment_facts
 from ...presentation.map import map_points
 from ...presentation.milestones import milestones
@@ -52,6 +53,8 @@ LIST_FIELDS = (
     "actual_delivery_date",
     "consecutive_failures",
     "exception_description",
+    # Our estimate (joined on the primary key: no extra query), for the ETA column.
+    "delivery_estimate__predicted_on",
 )
 
 
@@ -61,7 +64,9 @@ class ListPaginator(Paginator[Shipment]):
     so no page is cut short at the cap itself."""
 
     def __init__(self, result: ListResult, per_page: int) -> None:
-        super().__init__(result.queryset.only(*LIST_FIELDS), per_page)
+        super().__init__(
+            result.queryset.select_related("delivery_estimate").only(*LIST_FIELDS), per_page
+        )
         self.result = result
 
     @cached_property
@@ -161,9 +166,11 @@ def _detail_context(
 ) -> dict[str, Any]:
     events = list(shipment.events.newest_first())
     raw = shipment.raw_response
+    facts = shipment_facts(shipment, events, carrier_names=carrier_names())
     return {
         "shipment": shipment,
-        "facts": shipment_facts(shipment, events, carrier_names=carrier_names()),
+        "facts": facts,
+        "our_estimate": our_estimate(shipment, carrier_name=facts.carrier_name),
         "eta": eta_text(shipment),
         "raw_json": json.dumps(raw, indent=2, sort_keys=True, ensure_ascii=False) if raw else "",
         "events": events,
@@ -178,7 +185,7 @@ def _detail_context(
 
 
 def _get_shipment(pk: int) -> Shipment:
-    return get_object_or_404(Shipment.objects.select_related("carrier"), pk=pk)
+    return get_object_or_404(Shipment.objects.select_related("carrier", "delivery_estimate"), pk=pk)
 
 
 @require_GET
