@@ -4,6 +4,9 @@ says it refreshes does, a disabled carrier is said and refused."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from itertools import pairwise
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
@@ -11,7 +14,9 @@ from django.utils import timezone
 
 from tests.html import one, parse, texts
 from tracking import services
+from tracking.admin.charts import CHART_LEFT, CHART_WIDTH, hourly_chart
 from tracking.models import Carrier, ImportJob, Shipment
+from tracking.queries.api_health import HourBucket
 
 pytestmark = pytest.mark.django_db
 
@@ -118,3 +123,48 @@ def test_a_failed_import_says_failed(staff_client):
     state = one(page, ".import-state").get_text(strip=True)
     assert state == "Failed" and "task" not in state.lower()
     assert page.select("progress") == []  # no full bars on a failure
+
+
+def _described_by_ids_exist(page) -> list[str]:
+    """Every id an aria-describedby names, and whether the page has it."""
+    ids = {el.get("id") for el in page.select("[id]")}
+    named = [i for el in page.select("[aria-describedby]") for i in el["aria-describedby"].split()]
+    assert named, "no field is described"
+    return [i for i in named if i not in ids]
+
+
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [
+        ("staff:shipment_add", {"carrier": "", "tracking_number": ""}),
+        ("staff:import", {"fetch": "on"}),
+    ],
+)
+def test_field_errors_and_help_are_what_the_fields_point_at(staff_client, url, data):
+    """Screen readers read a field's error and help through aria-describedby: the ids Django
+    puts there must be on the page."""
+    page = parse(staff_client.post(reverse(url), data))
+    assert page.select(".error"), "the bad form shows an error"
+    assert _described_by_ids_exist(page) == []
+
+
+def test_no_template_comment_reaches_a_page(staff_client):
+    html = staff_client.get(reverse("staff:shipment_list")).content.decode()
+    assert "{#" not in html and "#}" not in html
+
+
+@pytest.mark.parametrize("hours", [1, 5, 24, 25, 48, 168])
+def test_the_api_health_chart_fills_its_width_and_labels_the_current_hour(hours):
+    start = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours)
+    buckets = [
+        HourBucket(hour=start + timedelta(hours=i), calls=3, failures=1, rate_limited=0)
+        for i in range(hours)
+    ]
+    chart = hourly_chart(buckets, peak=3)
+    last = chart["bars"][-1]
+    assert last["label"], "the current hour is labelled"
+    assert abs(last["x"] + chart["bar"] - (CHART_LEFT + CHART_WIDTH)) <= CHART_WIDTH / hours
+    labelled = [b["mid_x"] for b in chart["bars"] if b["label"]]
+    assert 1 <= len(labelled) <= 9
+    gaps = [b - a for a, b in pairwise(labelled)]
+    assert all(g >= 40 for g in gaps), gaps  # labels ~40 px wide never touch

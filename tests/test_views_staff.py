@@ -485,7 +485,7 @@ def test_add_inactive_carrier_is_refused(staff_client):
     assert response.status_code == 422
     soup = parse(response)
     assert one(soup, "select#id_carrier")["aria-invalid"] == "true"
-    assert one(soup, "#id_carrier-errors").get_text(strip=True) == (
+    assert one(soup, "#id_carrier_error").get_text(strip=True) == (
         "Select a valid choice. That choice is not one of the available choices."
     )
     assert not soup.select("select#id_carrier option[value=ups]")  # not offered either
