@@ -165,3 +165,13 @@ def test_webhook_payloads_carry_the_estimate_the_consumer_just_made(history):
         == DeliveryEstimate.objects.get(shipment=shipment).predicted_on.isoformat()
     )
     assert payload["predicted_delivery"]["origin_region"] == "US-CA"
+
+
+def test_the_rebuild_renews_estimates_and_drops_those_no_longer_needed(history):
+    stays, delivered = on_its_way(), on_its_way()
+    # Delivered by a writer that bypassed the outbox (a restore, a bulk load).
+    Shipment.objects.filter(pk=delivered.pk).update(status_code="DE")
+    DeliveryEstimate.objects.filter(shipment=stays).update(parcels=999)
+    analytics_refresh.rebuild_all()
+    # The delivered one now counts in the history too: six parcels.
+    assert list(DeliveryEstimate.objects.values_list("shipment_id", "parcels")) == [(stays.pk, 6)]
