@@ -175,3 +175,12 @@ def test_the_rebuild_renews_estimates_and_drops_those_no_longer_needed(history):
     analytics_refresh.rebuild_all()
     # The delivered one now counts in the history too: six parcels.
     assert list(DeliveryEstimate.objects.values_list("shipment_id", "parcels")) == [(stays.pk, 6)]
+
+
+def test_the_history_of_a_batch_on_more_lanes_than_one_query_can_name(history):
+    ups = history[0].carrier_id
+    # A batch of parcels on 1,200 lanes (SQLite refuses an OR of that many in one query).
+    wanted = {ups: {(f"US-{n:04d}", "*") for n in range(1200)} | {("US-CA", "*")}}
+    found = estimates.load_history(wanted)
+    assert sum(found[ups][("US-CA", "*")].values()) == 5
+    assert set(found[ups]) == {("US-CA", "*")}

@@ -30,20 +30,25 @@ from ..models import AnalyticsState, DeliveryEstimate, LaneHistory, Shipment, Sh
 Histories = dict[int, dict[tuple[str, str], dict[int, int]]]
 
 
+#: Groups per history query: SQLite refuses a WHERE nested deeper than 1000 (each OR is a
+#: level), and a batch of parcels on many lanes asks for more groups than that.
+GROUPS_PER_QUERY = 200
+
+
 def load_history(wanted: Mapping[int, set[tuple[str, str]]]) -> Histories:
-    """The transit history of these (carrier, origin, destination) groups, in one query."""
-    condition = Q(pk__in=[])
-    for carrier_id, groups in wanted.items():
-        for origin, destination in groups:
-            condition |= Q(carrier_id=carrier_id, origin=origin, destination=destination)
+    """The transit history of these (carrier, origin, destination) groups, in a query per
+    GROUPS_PER_QUERY groups."""
+    groups = sorted((c, o, d) for c, pairs in wanted.items() for o, d in pairs)
     out: Histories = defaultdict(lambda: defaultdict(dict))
-    if not wanted:
-        return out
-    rows = LaneHistory.objects.filter(condition, metric=shipment_facts.TRANSIT).values_list(
-        "carrier_id", "origin", "destination", "bucket", "n"
-    )
-    for carrier_id, origin, destination, bucket, n in rows.order_by():
-        out[carrier_id][(origin, destination)][bucket] = n
+    for start in range(0, len(groups), GROUPS_PER_QUERY):
+        condition = Q(pk__in=[])
+        for carrier_id, origin, destination in groups[start : start + GROUPS_PER_QUERY]:
+            condition |= Q(carrier_id=carrier_id, origin=origin, destination=destination)
+        rows = LaneHistory.objects.filter(condition, metric=shipment_facts.TRANSIT).values_list(
+            "carrier_id", "origin", "destination", "bucket", "n"
+        )
+        for carrier_id, origin, destination, bucket, n in rows.order_by():
+            out[carrier_id][(origin, destination)][bucket] = n
     return out
 
 
