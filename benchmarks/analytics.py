@@ -80,7 +80,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.db and not os.environ.get("DATABASE_URL"):
         parser.error("give --db or set DATABASE_URL")
+    # Production settings, with what a test client needs: its host name and plain static
+    # storage (no collectstatic manifest needed).
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+    os.environ["STATICFILES_BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
+    os.environ["LOG_LEVEL"] = "WARNING"
     setup_django(args.db)
 
     from django.conf import settings
