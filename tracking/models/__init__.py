@@ -1,9 +1,18 @@
 """The tables, one module per model family, with their QuerySets beside them."""
 
+from .analytics import (
+    AnalyticsBacklog,
+    AnalyticsState,
+    DailyRollup,
+    LaneHistory,
+    QuietLane,
+    ShipmentFacts,
+)
 from .api_calls import ApiCall, ApiCallQuerySet
 from .api_keys import ApiKey, ApiKeyQuerySet, ApiScope, IdempotencyRecord
 from .carriers import Carrier, CarrierQuerySet, InactiveReason
 from .coordination import LookupThrottle, RateLimitState, WebhookReceipt, WebhookReceiptQuerySet
+from .estimates import DeliveryEstimate, EstimateBasis, EstimateReason
 from .events import TrackingEvent, TrackingEventQuerySet
 from .imports import ImportItem, ImportJob, ImportRowError
 from .outbox import ChangeKind, ChangeRecord, ChangeRecordQuerySet
@@ -21,6 +30,8 @@ from .workers import QueuedRefresh, WorkerHeartbeat
 
 __all__ = [
     "RESPONSE_BODY_MAX",
+    "AnalyticsBacklog",
+    "AnalyticsState",
     "ApiCall",
     "ApiCallQuerySet",
     "ApiKey",
@@ -31,18 +42,25 @@ __all__ = [
     "ChangeKind",
     "ChangeRecord",
     "ChangeRecordQuerySet",
+    "DailyRollup",
+    "DeliveryEstimate",
     "DeliveryState",
+    "EstimateBasis",
+    "EstimateReason",
     "IdempotencyRecord",
     "ImportItem",
     "ImportJob",
     "ImportRowError",
     "InactiveReason",
+    "LaneHistory",
     "LookupThrottle",
     "NameWord",
     "Place",
     "QueuedRefresh",
+    "QuietLane",
     "RateLimitState",
     "Shipment",
+    "ShipmentFacts",
     "ShipmentPlace",
     "ShipmentQuerySet",
     "ShipmentTally",
