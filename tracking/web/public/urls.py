@@ -9,6 +9,7 @@ app_name = "public"
 urlpatterns = [
     path("", views.home, name="home"),
     path("track/", views.lookup, name="lookup"),
+    path("track/order/", views.order_lookup, name="order_lookup"),
     path("t/<str:token>/", views.track_page, name="track_page"),
     path("brand.css", branding.brand_css, name="brand_css"),
     path(
