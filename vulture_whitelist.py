@@ -105,3 +105,10 @@ facts.Facts.last_scan_utc
 from tracking.web import auth as web_auth
 
 web_auth.LogoutView.next_page
+
+# Read by templates ({{ guidance.ask_support }}) and by MIDDLEWARE (settings).
+from tracking.presentation import guidance
+from tracking.web import language as web_language
+
+guidance.Guidance.ask_support
+web_language.PublicLocaleMiddleware

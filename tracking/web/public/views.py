@@ -28,6 +28,7 @@ from ...domain import carrier_formats
 from ...domain.numbers import TrackingInputError
 from ...models import Shipment
 from ...presentation.facts import shipment_facts
+from ...presentation.guidance import next_steps
 from ...presentation.map import map_points
 from ...presentation.milestones import milestones
 from ...presentation.words import eta_text, headline, status_words
@@ -280,9 +281,12 @@ def track_page(request: HttpRequest, token: str) -> HttpResponse:
     shipment, refresh_failed = tracking.refresh_if_stale(shipment=shipment)
     events = list(shipment.events.newest_first().only(*PUBLIC_EVENT_FIELDS)[:MAX_EVENTS])
     last_updated = shipment.last_checked_at if not shipment.consecutive_failures else None
+    facts = shipment_facts(shipment, events, carrier_names=carrier_names())
     context = {
         "shipment": shipment,
-        "facts": shipment_facts(shipment, events, carrier_names=carrier_names()),
+        "facts": facts,
+        "guidance": next_steps(shipment, events, facts=facts, carrier_link=shipment.carrier_link),
+        "share_url": settings.SITE_URL.rstrip("/") + request.path,
         # The page checks for news while it is open, until the parcel is delivered.
         "refresh_every": 0 if shipment.is_final else settings.PUBLIC_PAGE_REFRESH_SECONDS,
         "headline": headline(shipment, events),
