@@ -7,6 +7,7 @@ from .coordination import LookupThrottle, RateLimitState, WebhookReceipt, Webhoo
 from .events import TrackingEvent, TrackingEventQuerySet
 from .imports import ImportItem, ImportJob, ImportRowError
 from .outbox import ChangeKind, ChangeRecord, ChangeRecordQuerySet
+from .search import NameWord, Place, ShipmentPlace, ShipmentTally
 from .shipments import Shipment, ShipmentQuerySet, new_public_token
 from .webhook_endpoints import (
     RESPONSE_BODY_MAX,
@@ -37,10 +38,14 @@ __all__ = [
     "ImportRowError",
     "InactiveReason",
     "LookupThrottle",
+    "NameWord",
+    "Place",
     "QueuedRefresh",
     "RateLimitState",
     "Shipment",
+    "ShipmentPlace",
     "ShipmentQuerySet",
+    "ShipmentTally",
     "TrackingEvent",
     "TrackingEventQuerySet",
     "WebhookAttempt",
