@@ -362,8 +362,11 @@ def track_page(request: HttpRequest, token: str) -> HttpResponseBase:
     last_modified = shipment.updated_at
     headers = {
         # The token is the key to this page: no search engine, no Referer leaking it onwards.
+        # same-origin, not no-referrer: no other site (carrier, map tiles) is told the URL, and
+        # the page's own POST forms (the language switcher) keep a real Origin header, which
+        # Django's CSRF check needs (no-referrer makes browsers send "Origin: null").
         "X-Robots-Tag": "noindex, nofollow",
-        "Referrer-Policy": "no-referrer",
+        "Referrer-Policy": "same-origin",
         "ETag": f'"{etag}"',
         # Private: the page is for whoever holds the link, not for shared caches. Revalidated
         # every time (the parcel may have moved); an unchanged page is a 304 without a body.
