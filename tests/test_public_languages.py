@@ -121,3 +121,9 @@ def test_staff_pages_stay_english_whatever_the_browser_or_cookie_says(staff_clie
 def test_the_api_answers_in_english(client):
     response = client.get("/api/v1/shipments", HTTP_ACCEPT_LANGUAGE="de")
     assert response["Content-Language"] == "en"
+
+
+def test_brand_css_does_not_vary_by_language(client):
+    response = client.get(reverse("public:brand_css"), HTTP_ACCEPT_LANGUAGE="de")
+    assert response.status_code == 200
+    assert "Accept-Language" not in response.get("Vary", "")

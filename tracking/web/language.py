@@ -15,8 +15,9 @@ from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
-#: Paths that are not public pages (the URLs of shiptrack/urls.py).
-NOT_PUBLIC = ("/staff/", "/admin/", "/api/", "/webhooks/", "/healthz")
+#: Paths that are not public pages (the URLs of shiptrack/urls.py), and the public files that
+#: speak no language (brand.css is cached by shared caches: no Vary on the language for it).
+NOT_PUBLIC = ("/staff/", "/admin/", "/api/", "/webhooks/", "/healthz", "/brand.css", "/static/")
 
 
 def is_public(path: str) -> bool:
