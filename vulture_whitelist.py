@@ -141,3 +141,10 @@ schemas.PredictedDeliveryOut.based_on_parcels
 schemas.PredictedDeliveryOut.origin_region
 schemas.PredictedDeliveryOut.destination_region
 schemas.ShipmentOut.predicted_delivery
+
+# Read by templates ({{ guidance.ask_support }}) and by MIDDLEWARE (settings).
+from tracking.presentation import guidance
+from tracking.web import language as web_language
+
+guidance.Guidance.ask_support
+web_language.PublicLocaleMiddleware

@@ -61,7 +61,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # Public pages speak the reader's language (Accept-Language, or the switcher's cookie); staff
+    # pages, the admin and the API stay in LANGUAGE_CODE.
+    "tracking.web.language.PublicLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -158,9 +160,16 @@ AXES_LOCKOUT_CALLABLE = "tracking.web.auth.locked_out"
 AXES_VERBOSE = False
 
 # --- Languages and time -----------------------------------------------------------------------
-# Translations live in the app (tracking/locale/), where Django finds them without LOCALE_PATHS.
+# The public pages' languages (catalogs in tracking/locale/, made and checked by
+# scripts/translations); staff pages and the admin stay in LANGUAGE_CODE. Names in their own
+# language: the switcher shows each as its readers know it.
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English")]
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "tracking" / "locale"]
+# The switcher's choice is remembered for a year (a cookie, not a session).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = env.bool("LANGUAGE_COOKIE_SECURE", default=not DEBUG)
 # One date and time style per language (tracking/formats/<lang>/formats.py).
 FORMAT_MODULE_PATH = ["tracking.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -417,6 +426,9 @@ if not re.fullmatch(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?", BRAND_ACCENT_COLOR):
         f"BRAND_ACCENT_COLOR must be a hex colour like #0b5fff, not {BRAND_ACCENT_COLOR!r}."
     )
 BRAND_SUPPORT_URL = env.str("BRAND_SUPPORT_URL", default="")
+# Whom customers contact, shown on every tracking page (as written: not translated). Empty: a
+# sentence in the reader's language sending them to the shop they ordered from.
+SUPPORT_CONTACT = env.str("SUPPORT_CONTACT", default="")
 # Look up numbers the portal does not know yet by asking the API (off: only known parcels).
 PUBLIC_LOOKUP_FETCH_UNKNOWN = env.bool("PUBLIC_LOOKUP_FETCH_UNKNOWN", default=False)
 # Lookups one client address may make per window.

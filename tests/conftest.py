@@ -148,6 +148,7 @@ def _reset_process_state() -> None:
     sandbox (its registered webhooks, subscriptions and rate counters), the webhook signing keys,
     the shared rate limiter's per-process fallback state, and the cache."""
     from django.core.cache import caches
+    from django.utils import translation
 
     from tracking.sandbox import transport
     from tracking.services import api_client, api_rate_limit, inbound_webhooks
@@ -163,6 +164,7 @@ def _reset_process_state() -> None:
         limiter.waited = 0.0
     for cache in caches.all(initialized_only=True):
         cache.clear()
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -267,7 +267,7 @@ def test_tracking_page_shows_headline_milestones_timeline_and_map(
         "/static/js/shipment-map.js",
     }
     assert response["X-Robots-Tag"] == "noindex, nofollow"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "private" in response["Cache-Control"]
 
 

@@ -11,10 +11,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Func, Q, Value
+from django.db.models.functions import Replace, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..domain.contacts import Contact
 from ..domain.numbers import LABEL_ID_MAX, TRACKING_NUMBER_MAX
 from ..domain.refresh_policy import ACTIVE, GIVEN_UP
 from ..domain.statuses import FINAL, Status
@@ -58,6 +60,21 @@ class ShipmentQuerySet(models.QuerySet["Shipment"]):
         delivery attempt, no new event for `quiet_days` (counted from when it was added if it
         never had one), or refreshes failing."""
         return self.filter(attention_q(reasons, quiet_days=quiet_days, now=now))
+
+    def of_order(self, order: str, contact: Contact) -> ShipmentQuerySet:
+        """The parcels of order `order` whose stored email or postcode is `contact`
+        (domain/contacts.py: email case-insensitive, postcode normalised). A wrong contact and an
+        unknown order run the same one query and both find nothing.
+
+        The order is matched as typed, upper- and lower-cased: three values the `reference` index
+        finds, where a case-insensitive comparison would read every shipment."""
+        rows = self.filter(reference__in=sorted({order, order.upper(), order.lower()}))
+        if contact.kind == "email":
+            return rows.filter(customer_email__iexact=contact.value)
+        normalised: Func = Upper("customer_postcode")
+        for noise in (" ", "-", "."):
+            normalised = Replace(normalised, Value(noise), Value(""))
+        return rows.alias(postcode_key=normalised).filter(postcode_key=contact.value)
 
     def search(self, q: str) -> ShipmentQuerySet:
         """Every match of the staff search, unordered (the admin, the CSV export): tracking

@@ -62,7 +62,7 @@ def _iso(value: Any) -> str:
 
 
 def export_lines(queryset: Any) -> Iterator[str]:
-    """The shipments of a search as CSV (the first five columns re-import as they are)."""
+    """The shipments of a search as CSV (the first six columns, the import's, re-import as they are)."""
     rows = (
         (
             s.carrier.code,
@@ -70,6 +70,7 @@ def export_lines(queryset: Any) -> Iterator[str]:
             s.reference,
             s.customer_name,
             s.customer_email,
+            s.customer_postcode,
             s.status_code,
             s.status_description,
             _iso(s.last_event_at),

@@ -7,7 +7,8 @@ are already stored (or appear twice in the file), keeps a row-level error report
 limit). `ImportJob` holds the progress the staff page polls.
 
 Columns (header row required, any order, case-insensitive): carrier_code, tracking_number
-(both required), reference, customer_name, customer_email (optional). Other columns are ignored.
+(both required), reference, customer_name, customer_email, customer_postcode (optional). Other
+columns are ignored.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from ..domain.contacts import tidy_postcode
 from ..domain.numbers import TrackingInputError, validate_tracking_number
 from ..models import Carrier, ImportItem, ImportJob, ImportRowError, Shipment, new_public_token
 from . import scheduling, shipment_rows
@@ -34,10 +36,17 @@ from .outbox import record_created
 
 logger = logging.getLogger("shiptrack.imports")
 
-COLUMNS = ("carrier_code", "tracking_number", "reference", "customer_name", "customer_email")
+COLUMNS = (
+    "carrier_code",
+    "tracking_number",
+    "reference",
+    "customer_name",
+    "customer_email",
+    "customer_postcode",
+)
 REQUIRED = ("carrier_code", "tracking_number")
 CHUNK_ROWS = 1000
-_LIMITS = {"reference": 100, "customer_name": 200, "customer_email": 254}
+_LIMITS = {"reference": 100, "customer_name": 200, "customer_email": 254, "customer_postcode": 16}
 
 
 class ImportFileError(ValueError):
@@ -69,6 +78,7 @@ class _Row:
     reference: str
     customer_name: str
     customer_email: str
+    customer_postcode: str = ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -214,8 +224,10 @@ def check_row(line: int, values: dict[str, str], carriers: dict[str, tuple[int, 
         raise ValueError(str(exc)) from None
     cleaned = {k: (values.get(k) or "").strip() for k in ("reference", "customer_name")}
     email = (values.get("customer_email") or "").strip()
+    cleaned["customer_email"] = email
+    cleaned["customer_postcode"] = tidy_postcode(values.get("customer_postcode") or "")
     for name, limit in _LIMITS.items():
-        value = email if name == "customer_email" else cleaned[name]
+        value = cleaned[name]
         if len(value) > limit:
             raise ValueError(f"{name} is longer than {limit} characters")
     if email:
@@ -223,7 +235,15 @@ def check_row(line: int, values: dict[str, str], carriers: dict[str, tuple[int, 
             validate_email(email)
         except ValidationError:
             raise ValueError(f"customer_email {email[:60]!r} is not an e-mail address") from None
-    return _Row(line, carrier_id, number, cleaned["reference"], cleaned["customer_name"], email)
+    return _Row(
+        line,
+        carrier_id,
+        number,
+        cleaned["reference"],
+        cleaned["customer_name"],
+        email,
+        cleaned["customer_postcode"],
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,6 +371,7 @@ def _insert_shipments(rows: list[_Row], first_check: Any = None) -> None:
                 "reference": r.reference,
                 "customer_name": r.customer_name,
                 "customer_email": r.customer_email,
+                "customer_postcode": r.customer_postcode,
                 "public_token": new_public_token(),
             }
             for r in rows

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..domain import carrier_formats
+from ..domain.contacts import tidy_postcode
 from ..domain.numbers import TrackingInputError, normalize_carrier_code, validate_tracking_number
 from ..models import Carrier, Shipment, new_public_token
 from . import shipment_rows
@@ -99,7 +100,7 @@ def _details(item: ShipmentInput) -> dict[str, str]:
         "reference": item.reference.strip(),
         "customer_name": item.customer_name.strip(),
         "customer_email": item.customer_email.strip(),
-        "customer_postcode": item.customer_postcode.strip().upper(),
+        "customer_postcode": tidy_postcode(item.customer_postcode),
     }
     for name, limit in LIMITS.items():
         if len(values[name]) > limit:

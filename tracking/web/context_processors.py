@@ -33,5 +33,7 @@ def shiptrack(request: HttpRequest) -> dict[str, object]:
         "brand_name": settings.BRAND_NAME,
         "brand_logo_url": _safe_link(settings.BRAND_LOGO_URL),
         "brand_support_url": _safe_link(settings.BRAND_SUPPORT_URL, allow_mailto=True),
+        # Shown as written; empty: the public pages' default sentence in the reader's language.
+        "support_contact": settings.SUPPORT_CONTACT.strip(),
         "brand_css_url": _brand_css_url(settings.BRAND_ACCENT_COLOR),
     }

@@ -1,4 +1,5 @@
-"""The public lookup form: a tracking number, and the carrier when its format does not say."""
+"""The public lookup forms: a tracking number (and the carrier when its format does not say), or
+an order number with the email or postcode it was placed with."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ...domain import contacts
 from ...domain.numbers import TrackingInputError, validate_tracking_number
 from ...queries.carriers import active_carrier_choices
 
@@ -66,3 +68,48 @@ class LookupForm(forms.Form):
 
     def clean_carrier(self) -> str:
         return self.cleaned_data.get("carrier") or ""
+
+
+_ORDER_MESSAGES = {
+    "order_required": gettext_lazy("Enter your order number: it is in your order confirmation."),
+    "order_too_long": gettext_lazy(
+        "That is too long for an order number (at most %(max)d characters)."
+    ),
+    "order_invalid": gettext_lazy("An order number is a single line of letters and digits."),
+    "contact_required": gettext_lazy("Enter the email address you ordered with, or your postcode."),
+    "contact_too_long": gettext_lazy(
+        "That is too long for an email address or a postcode (at most %(max)d characters)."
+    ),
+    "email_invalid": gettext_lazy(
+        "That does not look like an email address. Check it, or enter your postcode instead."
+    ),
+    "postcode_invalid": gettext_lazy(
+        "That does not look like a postcode. Enter it as on your address, or use your email "
+        "address instead."
+    ),
+}
+
+
+class OrderLookupForm(forms.Form):
+    """Order number + the email or postcode the order was placed with."""
+
+    order = forms.CharField(label=gettext_lazy("Order number"), required=False, strip=False)
+    contact = forms.CharField(
+        label=gettext_lazy("Email address or postcode"), required=False, strip=False
+    )
+
+    def clean_order(self) -> str:
+        try:
+            return contacts.read_order(self.cleaned_data.get("order"))
+        except contacts.ContactError as exc:
+            raise forms.ValidationError(
+                str(_ORDER_MESSAGES[exc.code]) % {"max": contacts.ORDER_MAX}
+            ) from None
+
+    def clean_contact(self) -> contacts.Contact:
+        try:
+            return contacts.read_contact(self.cleaned_data.get("contact"))
+        except contacts.ContactError as exc:
+            raise forms.ValidationError(
+                str(_ORDER_MESSAGES[exc.code]) % {"max": contacts.CONTACT_MAX}
+            ) from None

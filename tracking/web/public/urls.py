@@ -2,14 +2,16 @@
 
 from django.urls import path
 
-from . import branding, sandbox_pages, views
+from . import branding, language, sandbox_pages, views
 
 app_name = "public"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("track/", views.lookup, name="lookup"),
+    path("track/order/", views.order_lookup, name="order_lookup"),
     path("t/<str:token>/", views.track_page, name="track_page"),
+    path("language/", language.set_language, name="set_language"),
     path("brand.css", branding.brand_css, name="brand_css"),
     path(
         "sandbox/carrier/<str:carrier_code>/<str:number>/",

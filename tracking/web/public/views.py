@@ -5,6 +5,8 @@
   the customer chose) that the portal knows -> 303 to its page; anything else -> the same form
   page with one helpful sentence. Whether the form asks for the carrier depends on the number's
   format only, never on the database, so the answers list no parcels.
+- `order_lookup`: POST; the order number with its email or postcode -> the list of that order's
+  parcels, each linking to its page; a wrong pair and an unknown order get the same answer.
 - `track_page`: the shareable page at /t/<token>/ (a random 256-bit token, not derived from the
   number). Shows only public fields: never customer, order reference, notes or the raw answer.
 """
@@ -31,13 +33,15 @@ from django.utils.html import escape
 from django.utils.http import http_date
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ...domain import carrier_formats
 from ...domain.numbers import TrackingInputError
 from ...models import Shipment
 from ...presentation.estimates import our_estimate
 from ...presentation.facts import shipment_facts
+from ...presentation.guidance import next_steps
 from ...presentation.map import map_points
 from ...presentation.milestones import milestones
 from ...presentation.words import eta_text, headline, status_words
@@ -45,7 +49,7 @@ from ...queries.carriers import carrier_names
 from ...services import throttling, tracking
 from ...shipengine import ShipEngineError
 from ..client_address import client_key
-from .forms import LookupForm
+from .forms import LookupForm, OrderLookupForm
 
 logger = logging.getLogger("shiptrack.public")
 
@@ -59,14 +63,23 @@ def _form_page(
     return render(
         request,
         "tracking/public/home.html",
-        {"form": form, "message": message, "ask_carrier": bool(form.data.get("number"))},
+        {
+            "form": form,
+            "order_form": OrderLookupForm(),
+            "message": message,
+            "ask_carrier": bool(form.data.get("number")),
+        },
         status=status,
     )
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "tracking/public/home.html", {"form": LookupForm()})
+    return render(
+        request,
+        "tracking/public/home.html",
+        {"form": LookupForm(), "order_form": OrderLookupForm()},
+    )
 
 
 def _not_found_message() -> str:
@@ -77,15 +90,38 @@ def _not_found_message() -> str:
     )
 
 
-def _too_many(request: HttpRequest, retry_after: int) -> HttpResponse:
+def _too_many(request: HttpRequest, retry_after: int, *, order: bool = False) -> HttpResponse:
     response = render(
         request,
         "tracking/public/too_many.html",
-        {"retry_after": retry_after, "number": request.POST.get("number", "")[:100]},
+        {
+            "retry_after": retry_after,
+            "number": request.POST.get("number", "")[:100],
+            "order_form": OrderLookupForm(initial={"order": request.POST.get("order", "")[:100]})
+            if order
+            else None,
+        },
         status=429,
     )
     response["Retry-After"] = str(retry_after)
     return response
+
+
+def _count_lookup(request: HttpRequest) -> throttling.ThrottleResult:
+    """One lookup of either kind (number or order) against the same budgets."""
+    limit = throttling.hit(
+        client_key(request),
+        limit=settings.PUBLIC_LOOKUP_RATE_LIMIT,
+        window_seconds=settings.PUBLIC_LOOKUP_RATE_WINDOW_SECONDS,
+    )
+    if limit.allowed and settings.PUBLIC_LOOKUP_GLOBAL_RATE_LIMIT > 0:
+        # All addresses together: forged or rotating addresses cannot multiply the budget.
+        limit = throttling.hit(
+            throttling.shared_key("lookup-global", "all"),
+            limit=settings.PUBLIC_LOOKUP_GLOBAL_RATE_LIMIT,
+            window_seconds=settings.PUBLIC_LOOKUP_RATE_WINDOW_SECONDS,
+        )
+    return limit
 
 
 def _stored_token(number: str, codes: tuple[str, ...]) -> str | None:
@@ -105,18 +141,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         # A number we refuse reads no data: it does not use up the visitor's lookups.
         return _form_page(request, form, status=400)
-    limit = throttling.hit(
-        client_key(request),
-        limit=settings.PUBLIC_LOOKUP_RATE_LIMIT,
-        window_seconds=settings.PUBLIC_LOOKUP_RATE_WINDOW_SECONDS,
-    )
-    if limit.allowed and settings.PUBLIC_LOOKUP_GLOBAL_RATE_LIMIT > 0:
-        # All addresses together: forged or rotating addresses cannot multiply the budget.
-        limit = throttling.hit(
-            throttling.shared_key("lookup-global", "all"),
-            limit=settings.PUBLIC_LOOKUP_GLOBAL_RATE_LIMIT,
-            window_seconds=settings.PUBLIC_LOOKUP_RATE_WINDOW_SECONDS,
-        )
+    limit = _count_lookup(request)
     if not limit.allowed:
         return _too_many(request, limit.retry_after)
     number: str = form.cleaned_data["number"]
@@ -151,6 +176,59 @@ def lookup(request: HttpRequest) -> HttpResponse:
     return _track_page_redirect(token)
 
 
+#: At most this many parcels are listed for one order (a shop splits an order into a few).
+MAX_ORDER_PARCELS = 50
+
+
+@require_POST
+@never_cache
+def order_lookup(request: HttpRequest) -> HttpResponse:
+    """The parcels of an order, for the customer who knows its email or postcode. A wrong pair
+    and an unknown order get the same page from the same one query (the lookup cannot tell
+    anyone which orders exist), and both count against the same limits as a number lookup."""
+    order_form = OrderLookupForm(request.POST)
+    if not order_form.is_valid():
+        # Refused input reads no data: it does not use up the visitor's lookups.
+        return _order_page(request, order_form, status=400)
+    limit = _count_lookup(request)
+    if not limit.allowed:
+        return _too_many(request, limit.retry_after, order=True)
+    order: str = order_form.cleaned_data["order"]
+    parcels = list(
+        Shipment.objects.of_order(order, order_form.cleaned_data["contact"])
+        .select_related("carrier")
+        .only(*ORDER_FIELDS)
+        .order_by("id")[:MAX_ORDER_PARCELS]
+    )
+    if not parcels:
+        return _order_page(request, order_form, message=_order_not_found_message())
+    rows = [{"shipment": s, "status_words": status_words(s), "eta": eta_text(s)} for s in parcels]
+    return render(request, "tracking/public/order.html", {"order": order, "parcels": rows})
+
+
+def _order_not_found_message() -> str:
+    return _(
+        "We could not find an order with that number and that email address or postcode. "
+        "Check both against your order confirmation and try again: the email must be the one "
+        "you ordered with. New orders can take a few hours to appear."
+    )
+
+
+def _order_page(
+    request: HttpRequest, order_form: OrderLookupForm, *, message: str = "", status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "tracking/public/home.html",
+        {
+            "form": LookupForm(),
+            "order_form": order_form,
+            "order_message": message,
+        },
+        status=status,
+    )
+
+
 def _track_page_redirect(token: str) -> HttpResponse:
     response = HttpResponseRedirect(reverse("public:track_page", args=[token]))
     response.status_code = 303  # See Other: the browser GETs the page, the POST is not repeated
@@ -175,6 +253,7 @@ def _ask_carrier(
         "tracking/public/home.html",
         {
             "form": form,
+            "order_form": OrderLookupForm(),
             "message": message,
             "ask_carrier": True,
             "candidates": form.candidate_choices(candidates),
@@ -226,6 +305,8 @@ def _render_page(request: HttpRequest, shipment: Shipment, *, show_stale_note: b
         "shipment": shipment,
         "facts": facts,
         "our_estimate": our_estimate(shipment, carrier_name=facts.carrier_name),
+        "guidance": next_steps(shipment, events, facts=facts, carrier_link=shipment.carrier_link),
+        "share_url": settings.SITE_URL.rstrip("/") + request.path,
         # The page checks for news while it is open, until the parcel is delivered.
         "refresh_every": 0 if shipment.is_final else settings.PUBLIC_PAGE_REFRESH_SECONDS,
         "headline": headline(shipment, events),
@@ -286,8 +367,11 @@ def track_page(request: HttpRequest, token: str) -> HttpResponseBase:
     last_modified = shipment.updated_at
     headers = {
         # The token is the key to this page: no search engine, no Referer leaking it onwards.
+        # same-origin, not no-referrer: no other site (carrier, map tiles) is told the URL, and
+        # the page's own POST forms (the language switcher) keep a real Origin header, which
+        # Django's CSRF check needs (no-referrer makes browsers send "Origin: null").
         "X-Robots-Tag": "noindex, nofollow",
-        "Referrer-Policy": "no-referrer",
+        "Referrer-Policy": "same-origin",
         "ETag": f'"{etag}"',
         # Private: the page is for whoever holds the link, not for shared caches. Revalidated
         # every time (the parcel may have moved); an unchanged page is a 304 without a body.
@@ -367,6 +451,23 @@ PUBLIC_FIELDS = (
     "delivery_estimate__origin",
     "delivery_estimate__destination",
     "delivery_estimate__reason",
+)
+#: The order page lists each parcel by these (no customer field is read back).
+ORDER_FIELDS = (
+    "id",
+    "public_token",
+    "tracking_number",
+    "status_code",
+    "status_description",
+    "status_detail_code",
+    "carrier_status_description",
+    "estimated_delivery_date",
+    "actual_delivery_date",
+    "last_event_at",
+    "last_event_description",
+    "carrier__id",
+    "carrier__code",
+    "carrier__name",
 )
 # The state of the shipment row the page depends on (its events change with event_count,
 # last_event_at and updated_at).

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ...domain import statuses
+from ...domain.contacts import POSTCODE_MAX, tidy_postcode
 from ...domain.numbers import TrackingInputError, validate_tracking_number
 from ...domain.statuses import NEVER_FETCHED_PARAM
 from ...models import Carrier, Shipment
@@ -194,6 +195,14 @@ class AddShipmentForm(forms.Form):
         label=gettext_lazy("Customer name"), required=False, max_length=200
     )
     customer_email = forms.EmailField(label=gettext_lazy("Customer email"), required=False)
+    customer_postcode = forms.CharField(
+        label=gettext_lazy("Customer postcode"),
+        required=False,
+        max_length=POSTCODE_MAX,
+    )
+
+    def clean_customer_postcode(self) -> str:
+        return tidy_postcode(self.cleaned_data["customer_postcode"])
 
     def clean_tracking_number(self) -> str:
         try:
@@ -205,16 +214,19 @@ class AddShipmentForm(forms.Form):
 class ShipmentDetailsForm(forms.ModelForm):
     class Meta:
         model = Shipment
-        fields = ["reference", "customer_name", "customer_email", "notes"]
+        fields = ["reference", "customer_name", "customer_email", "customer_postcode", "notes"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_customer_postcode(self) -> str:
+        return tidy_postcode(self.cleaned_data["customer_postcode"])
 
 
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("CSV file"),
         help_text=gettext_lazy(
-            "Columns: carrier_code, tracking_number, reference, customer_name, customer_email "
-            "(header row first; the last three may be empty)."
+            "Columns: carrier_code, tracking_number, reference, customer_name, customer_email, "
+            "customer_postcode (header row first; the last four may be empty or left out)."
         ),
     )
     fetch = forms.BooleanField(

@@ -135,6 +135,7 @@ def shipment_add(request: HttpRequest) -> HttpResponse:
                     reference=form.cleaned_data["reference"],
                     customer_name=form.cleaned_data["customer_name"],
                     customer_email=form.cleaned_data["customer_email"],
+                    customer_postcode=form.cleaned_data["customer_postcode"],
                     interactive=True,
                 )
             except TrackingInputError as exc:
