@@ -105,3 +105,18 @@ facts.Facts.last_scan_utc
 from tracking.web import auth as web_auth
 
 web_auth.LogoutView.next_page
+
+# Issue 16: read by templates ({{ s.reason_labels }}) and stored as choice values.
+from tracking.models import BulkAction
+from tracking.web.staff import notes as staff_notes
+
+staff_notes.attention  # a view (urls.py)
+staff_notes.reason_labels
+BulkAction.Kind.REFRESH
+BulkAction.Kind.EXPORT
+BulkAction.Kind.NOTE
+# TEMP (used by the list's next step)
+from tracking.services import notes as notes_service
+
+notes_service.add_notes
+BulkAction.objects.counts_for

@@ -6,8 +6,10 @@ from .carriers import Carrier, CarrierQuerySet, InactiveReason
 from .coordination import LookupThrottle, RateLimitState, WebhookReceipt, WebhookReceiptQuerySet
 from .events import TrackingEvent, TrackingEventQuerySet
 from .imports import ImportItem, ImportJob, ImportRowError
+from .notes import AttentionHandled, ShipmentNote, ShipmentNoteQuerySet, still_handled
 from .outbox import ChangeKind, ChangeRecord, ChangeRecordQuerySet
 from .shipments import Shipment, ShipmentQuerySet, new_public_token
+from .staff_work import BulkAction, SavedSearch
 from .webhook_endpoints import (
     RESPONSE_BODY_MAX,
     DeliveryState,
@@ -25,6 +27,8 @@ __all__ = [
     "ApiKey",
     "ApiKeyQuerySet",
     "ApiScope",
+    "AttentionHandled",
+    "BulkAction",
     "Carrier",
     "CarrierQuerySet",
     "ChangeKind",
@@ -39,7 +43,10 @@ __all__ = [
     "LookupThrottle",
     "QueuedRefresh",
     "RateLimitState",
+    "SavedSearch",
     "Shipment",
+    "ShipmentNote",
+    "ShipmentNoteQuerySet",
     "ShipmentQuerySet",
     "TrackingEvent",
     "TrackingEventQuerySet",
@@ -51,4 +58,5 @@ __all__ = [
     "WebhookReceiptQuerySet",
     "WorkerHeartbeat",
     "new_public_token",
+    "still_handled",
 ]

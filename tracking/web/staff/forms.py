@@ -19,6 +19,7 @@ from ...domain import statuses
 from ...domain.numbers import TrackingInputError, validate_tracking_number
 from ...domain.statuses import NEVER_FETCHED_PARAM
 from ...models import Carrier, Shipment
+from ...models.notes import NOTE_MAX
 from ...models.shipments import DEFAULT_QUIET_DAYS
 from ...queries.shipment_list import DEFAULT_PER_PAGE, DEFAULT_SORT, ORDERINGS, ListState
 from ...services import csv_import
@@ -199,8 +200,21 @@ class AddShipmentForm(forms.Form):
 class ShipmentDetailsForm(forms.ModelForm):
     class Meta:
         model = Shipment
-        fields = ["reference", "customer_name", "customer_email", "notes"]
-        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+        fields = ["reference", "customer_name", "customer_email", "customer_postcode"]
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        label=gettext_lazy("New note"),
+        max_length=NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class HandledForm(forms.Form):
+    body = forms.CharField(
+        label=gettext_lazy("What was done (optional)"), required=False, max_length=NOTE_MAX
+    )
 
 
 class ImportUploadForm(forms.Form):

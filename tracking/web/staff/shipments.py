@@ -21,6 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 from ...domain import statuses
 from ...domain.numbers import TrackingInputError
 from ...models import Carrier, Shipment
+from ...presentation.api_resources import public_url
 from ...presentation.facts import shipment_facts
 from ...presentation.map import map_points
 from ...presentation.milestones import milestones
@@ -31,7 +32,14 @@ from ...services import tracking
 from ...shipengine import ShipEngineError
 from ..auth import staff_required
 from ..htmx import HtmxHttpRequest, render_htmx, wants_partial
-from .forms import AddShipmentForm, ShipmentDetailsForm, read_list_state, state_query
+from .forms import (
+    AddShipmentForm,
+    NoteForm,
+    ShipmentDetailsForm,
+    read_list_state,
+    state_query,
+)
+from .notes import NOTES_SHOWN
 
 # Columns the list needs; the raw answer and notes can be large and are not shown there.
 LIST_FIELDS = (
@@ -181,8 +189,13 @@ def _detail_context(
     has_older = len(events) > TIMELINE_PAGE_SIZE
     events = events[:TIMELINE_PAGE_SIZE]
     raw = shipment.raw_response
+    notes = list(shipment.staff_notes.newest_first()[: NOTES_SHOWN + 1])
     return {
         "shipment": shipment,
+        "notes": notes[:NOTES_SHOWN],
+        "more_notes": len(notes) > NOTES_SHOWN,
+        "note_form": NoteForm(),
+        "public_url": public_url(shipment),
         "facts": shipment_facts(shipment, events, carrier_names=carrier_names()),
         "eta": eta_text(shipment),
         "raw_json": json.dumps(raw, indent=2, sort_keys=True, ensure_ascii=False) if raw else "",

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from .. import auth
-from . import export, imports, shipments
+from . import export, imports, notes, shipments
 
 app_name = "staff"
 
@@ -13,6 +13,9 @@ urlpatterns = [
     path("shipments/<int:pk>/", shipments.shipment_detail, name="shipment_detail"),
     path("shipments/<int:pk>/refresh/", shipments.shipment_refresh, name="shipment_refresh"),
     path("shipments/<int:pk>/details/", shipments.shipment_update, name="shipment_update"),
+    path("shipments/<int:pk>/notes/", notes.note_add, name="note_add"),
+    path("shipments/<int:pk>/handled/", notes.mark_handled, name="mark_handled"),
+    path("attention/", notes.attention, name="attention"),
     path("login/", auth.login, name="login"),
     path("logout/", auth.logout, name="logout"),
     path("import/", imports.import_upload, name="import"),
