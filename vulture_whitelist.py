@@ -112,6 +112,9 @@ from tracking.web.staff import notes as staff_notes
 
 staff_notes.attention  # a view (urls.py)
 staff_notes.reason_labels
+from tracking.queries import api_health
+
+api_health.ErrorLine.call  # read by the API-health template
 BulkAction.Kind.REFRESH
 BulkAction.Kind.EXPORT
 BulkAction.Kind.NOTE

@@ -69,6 +69,7 @@ def track_shipment(
     reference: str = "",
     customer_name: str = "",
     customer_email: str = "",
+    customer_postcode: str = "",
     client: ShipEngineClient | None = None,
     interactive: bool = False,
 ) -> Shipment:
@@ -99,6 +100,7 @@ def track_shipment(
                     "reference": reference[:100],
                     "customer_name": customer_name[:200],
                     "customer_email": customer_email,
+                    "customer_postcode": customer_postcode.strip().upper()[:16],
                 },
             )
             if created:
@@ -108,6 +110,7 @@ def track_shipment(
                 reference=reference,
                 customer_name=customer_name,
                 customer_email=customer_email,
+                customer_postcode=customer_postcode.strip().upper()[:16],
             )
             try:
                 result = ingest_tracking(shipment_id=shipment.pk, info=info)

@@ -175,7 +175,8 @@ class AddShipmentForm(forms.Form):
         label=gettext_lazy("Carrier"),
         queryset=Carrier.objects.active(),
         to_field_name="code",
-        empty_label=gettext_lazy("Choose a carrier"),
+        required=False,
+        empty_label=gettext_lazy("Recognise it from the number"),
     )
     tracking_number = forms.CharField(
         label=gettext_lazy("Tracking number"),
@@ -189,6 +190,9 @@ class AddShipmentForm(forms.Form):
         label=gettext_lazy("Customer name"), required=False, max_length=200
     )
     customer_email = forms.EmailField(label=gettext_lazy("Customer email"), required=False)
+    customer_postcode = forms.CharField(
+        label=gettext_lazy("Customer postcode"), required=False, max_length=16
+    )
 
     def clean_tracking_number(self) -> str:
         try:
