@@ -8,6 +8,7 @@ from .events import TrackingEvent, TrackingEventQuerySet
 from .imports import ImportItem, ImportJob, ImportRowError
 from .notes import AttentionHandled, ShipmentNote, ShipmentNoteQuerySet, still_handled
 from .outbox import ChangeKind, ChangeRecord, ChangeRecordQuerySet
+from .search import NameWord, Place, ShipmentPlace, ShipmentTally
 from .shipments import Shipment, ShipmentQuerySet, new_public_token
 from .staff_work import BulkAction, SavedSearch
 from .webhook_endpoints import (
@@ -41,13 +42,17 @@ __all__ = [
     "ImportRowError",
     "InactiveReason",
     "LookupThrottle",
+    "NameWord",
+    "Place",
     "QueuedRefresh",
     "RateLimitState",
     "SavedSearch",
     "Shipment",
     "ShipmentNote",
     "ShipmentNoteQuerySet",
+    "ShipmentPlace",
     "ShipmentQuerySet",
+    "ShipmentTally",
     "TrackingEvent",
     "TrackingEventQuerySet",
     "WebhookAttempt",

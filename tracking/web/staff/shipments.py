@@ -7,11 +7,12 @@ everything else the whole page, so each works without JavaScript.
 from __future__ import annotations
 
 import json
-from functools import cached_property
+from contextlib import nullcontext
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,7 +30,14 @@ from ...presentation.map import map_points
 from ...presentation.milestones import milestones
 from ...presentation.words import eta_text, status_words
 from ...queries.carriers import carrier_names
-from ...queries.shipment_list import ListResult, filter_shipments
+from ...queries.search_guard import SearchStopped, search_guard
+from ...queries.shipment_list import (
+    ListPage,
+    PageRequest,
+    filter_shipments,
+    page_params,
+    page_request,
+)
 from ...services import registration, tracking
 from ...shipengine import ApiError, ShipEngineError
 from ..auth import staff_required
@@ -43,43 +51,6 @@ from .forms import (
 )
 from .notes import NOTES_SHOWN
 
-# Columns the list needs; the raw answer and notes can be large and are not shown there.
-LIST_FIELDS = (
-    "id",
-    "carrier_id",
-    "tracking_number",
-    "reference",
-    "customer_name",
-    "customer_email",
-    "status_code",
-    "status_description",
-    "status_detail_code",
-    "carrier_status_description",
-    "last_event_at",
-    "last_event_description",
-    "last_event_location",
-    "estimated_delivery_date",
-    "actual_delivery_date",
-    "consecutive_failures",
-    "exception_description",
-)
-
-
-class ListPaginator(Paginator[Shipment]):
-    """Django's Paginator, counted from the status counts the page shows anyway (no extra COUNT
-    query). A capped search does not know its true count: it is given whole pages up to the cap,
-    so no page is cut short at the cap itself."""
-
-    def __init__(self, result: ListResult, per_page: int) -> None:
-        super().__init__(result.queryset.only(*LIST_FIELDS), per_page)
-        self.result = result
-
-    @cached_property
-    def count(self) -> int:
-        if self.result.capped:
-            return -(-self.result.total // self.per_page) * self.per_page
-        return self.result.total
-
 
 @require_GET
 @staff_required
@@ -89,36 +60,64 @@ def shipment_list(request: HtmxHttpRequest) -> HttpResponse:
     result = filter_shipments(state)
     if result.unknown_carrier:
         form.add_error("carrier", _("Unknown carrier %(code)s.") % {"code": repr(state.carrier)})
-    paginator = ListPaginator(result, state.per_page)
-    page = paginator.get_page(request.GET.get("page"))
-    rows: list[Shipment] = list(page.object_list)
+    wanted = page_request(
+        page=request.GET.get("page"),
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        last=request.GET.get("last"),
+    )
+    stopped = ""
+    try:
+        # Everything the page reads from the database, in one guarded transaction: bounded in
+        # time, and given up when the same person starts another search (queries/search_guard).
+        guard = (
+            search_guard(f"user:{request.user.pk}", timeout_ms=settings.STAFF_SEARCH_TIMEOUT_MS)
+            if state.q and not result.answered_exactly()
+            else nullcontext()
+        )
+        with guard:
+            page = result.page(wanted)
+            status_counts = result.status_counts()
+    except SearchStopped as exc:
+        if exc.reason == "superseded":
+            # A newer search of the same person is running; nobody waits for this answer.
+            return HttpResponse(status=204)
+        stopped = exc.reason
+        page = ListPage([], 1, state.per_page, 0, False, False)
+        status_counts = []
+    rows: list[Shipment] = page.rows
     # The carriers were loaded for the filter menu already: no join, no second query.
     carriers: dict[int, Carrier] = {c.pk: c for c in result.carriers}
     for row in rows:
         row.carrier = carriers[row.carrier_id]
     query = state_query(state)
 
-    def page_url(number: int) -> str:
-        return f"?{query}&page={number}" if query else f"?page={number}"
+    def page_url(target: PageRequest | None) -> str:
+        if target is None:
+            return ""
+        params = urlencode(page_params(target))
+        return f"?{query}&{params}" if query else f"?{params}"
 
     context = {
         "filters": result,
         "state": state,
         "form": form,
-        "status_counts": result.status_counts(),
+        "status_counts": status_counts,
         "shipments": rows,
         "page": page,
-        "first_row": page.start_index() if rows else 0,
-        "last_row": page.start_index() + len(rows) - 1 if rows else 0,
-        "total": result.total,
+        "first_row": page.first_row,
+        "last_row": page.last_row,
+        "total": page.total,
+        # A broad search knows a lower bound only: "more than the cap", or "at least" when the
+        # other filters leave fewer of the matches it counted.
+        "more_than": page.more_than,
+        "search_stopped": stopped,
         "query": query,
-        "prev_url": page_url(page.previous_page_number()) if page.has_previous() else "",
-        "next_url": page_url(page.next_page_number()) if page.has_next() else "",
-        "first_url": page_url(1) if page.number > 2 else "",
-        "last_url": page_url(page.paginator.num_pages)
-        if page.number < page.paginator.num_pages - 1
-        else "",
-        "any_shipments": result.total > 0 or state.is_filtered,
+        "prev_url": page_url(page.previous),
+        "next_url": page_url(page.next),
+        "first_url": page_url(PageRequest(1)) if page.number > 2 else "",
+        "last_url": page_url(page.last),
+        "any_shipments": page.total > 0 or state.is_filtered,
     }
     return render_htmx(request, "tracking/staff/shipment_list.html", "results", context)
 
@@ -127,15 +126,11 @@ def _api_refused_the_number(exc: ShipEngineError) -> bool:
     """An answer about this number (not found, invalid): saving it would store a wrong package.
     Anything else (timeouts, 5xx, 429, a bad key, a garbled answer) is the API failing: the
     package is saved and fetched later."""
+    failing = (401, 403, 429)  # the key or the rate limit: not about this number
     return (
         isinstance(exc, ApiError)
         and 400 <= exc.http_status < 500
-        and exc.http_status
-        not in (
-            401,
-            403,
-            429,
-        )
+        and exc.http_status not in failing
     )
 
 
