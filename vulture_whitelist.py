@@ -118,14 +118,10 @@ from tracking.web.staff import notes as staff_notes
 
 staff_notes.attention  # a view (urls.py)
 staff_notes.reason_labels
+staff_notes.notes_count  # {{ s.notes_count }} in the list
 from tracking.queries import api_health
 
 api_health.ErrorLine.call  # read by the API-health template
 BulkAction.Kind.REFRESH
 BulkAction.Kind.EXPORT
 BulkAction.Kind.NOTE
-# TEMP (used by the list's next step)
-from tracking.services import notes as notes_service
-
-notes_service.add_notes
-BulkAction.objects.counts_for

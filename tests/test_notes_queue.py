@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from tests.factories import ShipmentFactory, add_events
 from tests.html import one, parse, texts
-from tracking.models import AttentionHandled, Shipment, ShipmentNote
+from tracking.models import AttentionHandled, Shipment, ShipmentNote, search
 from tracking.services import notes as notes_service
 
 pytestmark = pytest.mark.django_db
@@ -234,3 +234,15 @@ def test_add_notes_in_bulk_skips_deleted_shipments(staff_user):
     assert (
         notes_service.add_notes(shipment_ids=[a.pk, b.pk, 999999], body="x", author=staff_user) == 2
     )
+
+
+def test_the_staff_search_finds_a_shipment_by_its_notes(staff_client):
+    noted = ShipmentFactory(tracking_number="NOTED0001", status_code="IT")
+    ShipmentFactory(tracking_number="OTHER0001", status_code="IT")
+    ShipmentNote.objects.create(shipment=noted, body="Customer moved to Lyon", author_name="a")
+    ShipmentNote.objects.create(shipment=noted, body="second note also matching lyon")
+    for q in ("moved to lyon", "LYON", "ved to"):
+        response = staff_client.get(reverse("staff:shipment_list"), {"q": q})
+        assert texts(response, "table.shipment-table a.row-link") == ["NOTED0001"], q
+    found = search.search_shipments(Shipment.objects.all(), "moved to")
+    assert list(found.values_list("tracking_number", flat=True)) == ["NOTED0001"]

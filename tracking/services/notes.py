@@ -16,7 +16,7 @@ class NoteError(ValueError):
     """A note that cannot be stored as typed (empty, too long)."""
 
 
-def _clean(body: str) -> str:
+def clean_note(body: str) -> str:
     text = (body or "").strip()
     if not text:
         raise NoteError("Write the note first.")
@@ -35,7 +35,7 @@ def _author_name(user: Any) -> str:
 def add_note(*, shipment_id: int, body: str, author: Any = None) -> ShipmentNote:
     """One note on one shipment. Raises NoteError for an empty or too long text and
     Shipment.DoesNotExist for a shipment that is gone."""
-    text = _clean(body)
+    text = clean_note(body)
     with transaction.atomic():
         if not Shipment.objects.filter(pk=shipment_id).exists():
             raise Shipment.DoesNotExist(shipment_id)
@@ -47,7 +47,7 @@ def add_note(*, shipment_id: int, body: str, author: Any = None) -> ShipmentNote
 def add_notes(*, shipment_ids: Sequence[int], body: str, author: Any = None) -> int:
     """The same note on many shipments (a bulk action), in one INSERT; shipments deleted in the
     meantime are skipped. Returns how many notes were written."""
-    text = _clean(body)
+    text = clean_note(body)
     with transaction.atomic():
         existing = list(
             Shipment.objects.filter(pk__in=list(shipment_ids)).values_list("pk", flat=True)
@@ -72,7 +72,7 @@ def mark_handled(*, shipment_id: int, user: Any = None, body: str = "") -> Atten
         shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
         note = ShipmentNote.objects.create(
             shipment_id=shipment.pk,
-            body=_clean("Handled: " + text if text else "Marked as handled."),
+            body=clean_note("Handled: " + text if text else "Marked as handled."),
             author=user,
             author_name=_author_name(user),
         )

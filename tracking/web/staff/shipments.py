@@ -23,16 +23,18 @@ from django.views.decorators.vary import vary_on_headers
 from ... import tasks
 from ...domain import carrier_formats, statuses
 from ...domain.numbers import TrackingInputError
-from ...models import Carrier, Shipment
+from ...models import BulkAction, Carrier, SavedSearch, Shipment, ShipmentNote
 from ...presentation.api_resources import public_url
 from ...presentation.facts import shipment_facts
 from ...presentation.map import map_points
 from ...presentation.milestones import milestones
 from ...presentation.words import eta_text, status_words
+from ...queries.attention import reason_counts
 from ...queries.carriers import carrier_names
 from ...queries.search_guard import SearchStopped, search_guard
 from ...queries.shipment_list import (
     ListPage,
+    ListState,
     PageRequest,
     filter_shipments,
     page_params,
@@ -88,9 +90,16 @@ def shipment_list(request: HtmxHttpRequest) -> HttpResponse:
     rows: list[Shipment] = page.rows
     # The carriers were loaded for the filter menu already: no join, no second query.
     carriers: dict[int, Carrier] = {c.pk: c for c in result.carriers}
+    note_counts = ShipmentNote.objects.counts_for([row.pk for row in rows])
     for row in rows:
         row.carrier = carriers[row.carrier_id]
+        row.notes_count = note_counts.get(row.pk, 0)  # type: ignore[attr-defined]
     query = state_query(state)
+    # What ticking each "needs attention" reason alone would find: over every shipment (cached
+    # like the status counts), so one aggregate query at most, whatever the search.
+    reasons = reason_counts(
+        Shipment.objects.all(), quiet_days=state.quiet_days, cache_key="all-shipments"
+    )
 
     def page_url(target: PageRequest | None) -> str:
         if target is None:
@@ -118,8 +127,28 @@ def shipment_list(request: HtmxHttpRequest) -> HttpResponse:
         "first_url": page_url(PageRequest(1)) if page.number > 2 else "",
         "last_url": page_url(page.last),
         "any_shipments": page.total > 0 or state.is_filtered,
+        "reason_counts": reasons,
+        "sort_links": _sort_links(state),
+        "saved_searches": list(SavedSearch.objects.filter(user_id=request.user.pk or 0)),
+        "bulk_kinds": BulkAction.Kind.choices,
     }
     return render_htmx(request, "tracking/staff/shipment_list.html", "results", context)
+
+
+def _sort_links(state: ListState) -> dict[str, dict[str, str]]:
+    """The sortable column headers: each a link to its sort, the other way round when it is the
+    current one (the list's own keyset orders, so pages stay right). aria-sort says which."""
+    columns = {"updated": ("-updated", "updated"), "eta": ("eta", "-eta")}
+    links = {}
+    for name, (first, second) in columns.items():
+        current = state.sort in (first, second)
+        target = second if state.sort == first else first
+        ascending = state.sort in ("updated", "eta")
+        links[name] = {
+            "url": "?" + state_query(state, sort=target),
+            "aria": ("ascending" if ascending else "descending") if current else "none",
+        }
+    return links
 
 
 def _api_refused_the_number(exc: ShipEngineError) -> bool:

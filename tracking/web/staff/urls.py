@@ -3,7 +3,7 @@
 from django.urls import path
 
 from .. import auth
-from . import export, imports, notes, shipments
+from . import export, imports, notes, shipments, work
 
 app_name = "staff"
 
@@ -16,6 +16,11 @@ urlpatterns = [
     path("shipments/<int:pk>/notes/", notes.note_add, name="note_add"),
     path("shipments/<int:pk>/handled/", notes.mark_handled, name="mark_handled"),
     path("attention/", notes.attention, name="attention"),
+    path("saved-searches/", work.saved_search_save, name="saved_search_save"),
+    path("saved-searches/<int:pk>/delete/", work.saved_search_delete, name="saved_search_delete"),
+    path("bulk/", work.bulk_start, name="bulk_start"),
+    path("bulk/<int:pk>/", work.bulk_status, name="bulk_status"),
+    path("bulk/<int:pk>/selected.csv", work.bulk_download, name="bulk_download"),
     path("login/", auth.login, name="login"),
     path("logout/", auth.logout, name="logout"),
     path("import/", imports.import_upload, name="import"),
