@@ -135,7 +135,8 @@ def test_unusable_files_stop_with_a_clear_message(tmp_path, content, message):
 
 @pytest.mark.django_db
 def test_a_line_that_is_not_utf8_is_a_row_error_and_every_good_row_is_kept(tmp_path):
-    good = "".join(f"ups,GOODROW{i:04d},,,\n" for i in range(5))
+    # UTF-8 names beside the bad line: the file is UTF-8 (not Windows-1252), the line refused.
+    good = "".join(f"ups,GOODROW{i:04d},,Zoë,\n" for i in range(5))
     path = write(tmp_path, HEADER.encode() + good.encode() + b"ups,BAD\xff\xfe,,,\n")
     report = import_csv(path=path, fetch=False, chunk_rows=2)
     assert report.fatal == ""
@@ -324,7 +325,7 @@ def test_export_of_the_current_search_round_trips(staff_client, tmp_path):
     assert response["Content-Disposition"].startswith('attachment; filename="shipments-')
     text = b"".join(response.streaming_content).decode()
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][:5] == list(csv_import.COLUMNS)
+    assert rows[0][:6] == list(csv_import.COLUMNS)
     assert [r[1] for r in rows[1:]] == ["1Z999AA10123456784"]
     assert rows[1][2] == "'=HYPERLINK(1)"  # a spreadsheet will not run it
     # What was exported imports again (as duplicates here).

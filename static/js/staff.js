@@ -165,12 +165,28 @@ document.addEventListener("htmx:configRequest", function (event) {
   document.addEventListener("htmx:load", apply);
 })();
 
-/* Notes: after a note is saved (the region comes back without an error), the kept text box
+/* Notes: after a note is saved (the region comes back saying so), the kept text box
    (hx-preserve, so a refresh never loses a half-typed note) is emptied. */
 document.addEventListener("htmx:afterSettle", function (event) {
   "use strict";
+  var config = event.detail && event.detail.requestConfig;
+  if (!config || !/\/notes\/$/.test(config.path || "")) { return; }
   var region = document.getElementById("notes");
-  if (!region || !region.querySelector(".note-saved")) { return; }
   var box = document.getElementById("id_note_body");
-  if (box && event.detail && event.detail.elt && event.detail.elt.id === "notes") { box.value = ""; }
+  if (region && box && region.querySelector(".note-saved")) { box.value = ""; }
 });
+
+/* Controls that sit inside the list's filter form but belong to another form (the row boxes and
+   the note of the bulk actions, the saved search's name) must not start a search when they
+   change; the bar says how many rows are selected. */
+document.addEventListener("change", function (event) {
+  "use strict";
+  var el = event.target;
+  if (!el || !el.form || el.form.id === "shipment-filters" || !el.closest("#shipment-filters")) { return; }
+  event.stopPropagation();
+  var count = document.getElementById("bulk-count");
+  if (count && el.classList.contains("row-select")) {
+    var n = document.querySelectorAll("input.row-select:checked").length;
+    count.textContent = n ? n + " " + count.dataset.selected : count.dataset.empty;
+  }
+}, true);

@@ -231,9 +231,12 @@ class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("CSV file"),
         help_text=gettext_lazy(
-            "Columns: carrier_code, tracking_number, reference, customer_name, customer_email "
-            "(header row first; the last three may be empty)."
+            "Columns: carrier_code, tracking_number, reference, customer_name, customer_email, "
+            "customer_postcode (header row first; all but the first two may be empty). Common "
+            "headings work too (Tracking Number, Carrier, Order, Email, Postcode), and UTF-8 or "
+            "Windows-1252 text."
         ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
     fetch = forms.BooleanField(
         label=gettext_lazy("Fetch tracking for the new packages now"), required=False, initial=True
@@ -256,10 +259,10 @@ class ImportUploadForm(forms.Form):
         upload.seek(0)
         try:
             # Only the header line matters here (the 64 KB cut may split a later character).
-            first_line = head.split(b"\n", 1)[0].decode("utf-8-sig")
+            first_line = csv_import.decode_header_line(head)
             csv_import.read_header(io.StringIO(first_line))
         except csv_import.ImportFileError as exc:
             raise forms.ValidationError(str(exc)) from None
-        except (UnicodeDecodeError, csv.Error):
-            raise forms.ValidationError(_("The file is not UTF-8 CSV text.")) from None
+        except csv.Error:
+            raise forms.ValidationError(_("The file is not CSV text.")) from None
         return upload

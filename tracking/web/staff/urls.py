@@ -24,6 +24,7 @@ urlpatterns = [
     path("login/", auth.login, name="login"),
     path("logout/", auth.logout, name="logout"),
     path("import/", imports.import_upload, name="import"),
+    path("import/template.csv", imports.import_template, name="import_template"),
     path("import/<int:pk>/", imports.import_status, name="import_status"),
     path("import/<int:pk>/retry/", imports.import_retry, name="import_retry"),
     path("export.csv", export.export, name="export"),
