@@ -246,3 +246,21 @@ def test_the_staff_search_finds_a_shipment_by_its_notes(staff_client):
         assert texts(response, "table.shipment-table a.row-link") == ["NOTED0001"], q
     found = search.search_shipments(Shipment.objects.all(), "moved to")
     assert list(found.values_list("tracking_number", flat=True)) == ["NOTED0001"]
+
+
+def test_a_broad_search_walks_the_list_and_finds_notes_on_every_page(staff_client, settings):
+    """Past the count cap the list walks its newest-first index in chunks: the notes part is
+    tested per chunk, so the keyset pages stay right."""
+    settings.STAFF_SEARCH_COUNT_CAP = 3
+    now = timezone.now()
+    noted = []
+    for i in range(8):
+        s = ShipmentFactory(
+            tracking_number=f"WALK{i:04d}", status_code="IT", last_event_at=now - timedelta(hours=i)
+        )
+        if i % 2 == 0:
+            ShipmentNote.objects.create(shipment=s, body=f"parcel held at depot {i}")
+            noted.append(s.tracking_number)
+    first = staff_client.get(reverse("staff:shipment_list"), {"q": "held at depot"})
+    found = texts(first, "table.shipment-table a.row-link")
+    assert found == noted  # newest first, only the noted ones
