@@ -395,6 +395,16 @@ STAFF_SEARCH_COUNT_CAP = env.int("STAFF_SEARCH_COUNT_CAP", default=10_000)
 # another one (queries/search_guard.py).
 STAFF_SEARCH_TIMEOUT_MS = env.int("STAFF_SEARCH_TIMEOUT_MS", default=3000)
 
+# --- Analytics and our delivery estimate (services/analytics*.py, services/estimates.py) -------
+# The deliveries our estimate and "quiet longer than usual" rest on: the last this many days.
+ANALYTICS_HISTORY_DAYS = env.int("ANALYTICS_HISTORY_DAYS", default=90)
+# Fewer comparable delivered parcels than this (per carrier and lane, or wider group): no estimate.
+ESTIMATE_MIN_PARCELS = env.int("ESTIMATE_MIN_PARCELS", default=20)
+# Minutes between recounts of the parcels quiet for longer than their lane's usual gap.
+ANALYTICS_QUIET_REFRESH_MINUTES = env.int("ANALYTICS_QUIET_REFRESH_MINUTES", default=15)
+# Estimates one scheduler run works out again at most (the rest wait for the next run).
+ANALYTICS_SWEEP_BATCH = env.int("ANALYTICS_SWEEP_BATCH", default=2000)
+
 # --- Public tracking page and branding --------------------------------------------------------
 BRAND_NAME = env.str("BRAND_NAME", default="shiptrack")
 # A logo the page can load: a path on this site (/static/...) or an https URL whose host is also

@@ -23,7 +23,15 @@ from django_tasks_db.models import DBTaskResult
 from .domain.numbers import TrackingInputError
 from .models import ImportJob, Shipment
 from .ops.logging import logged_task
-from .services import import_jobs, outbound_webhooks, outbox, scheduling, staff_work, workers
+from .services import (
+    analytics_refresh,
+    import_jobs,
+    outbound_webhooks,
+    outbox,
+    scheduling,
+    staff_work,
+    workers,
+)
 from .services import tracking as tracking_service
 from .shipengine import ShipEngineError
 
@@ -263,3 +271,17 @@ def enqueue_webhook_sends() -> None:
 
 
 outbox.on_dispatched.append(enqueue_webhook_sends)
+
+
+# --- Analytics and our estimate -----------------------------------------------------------------
+# services.analytics (imported through analytics_refresh) is the outbox's first consumer: the
+# rollups and estimates follow every change. What time changes is done on the scheduler's sweep.
+
+
+def sweep_analytics() -> None:
+    """The analytics' periodic work (run_worker's scheduler, refresh_due): what a failed update
+    left, the recent history, the quiet-parcel count, estimates whose window or carrier date
+    passed. Cheap when nothing is due."""
+    report = analytics_refresh.sweep()
+    if report["backlog"] or report["rechecked"] or report["carrier_dates_passed"]:
+        logger.info("analytics sweep %s", report)

@@ -1,9 +1,18 @@
 """The tables, one module per model family, with their QuerySets beside them."""
 
+from .analytics import (
+    AnalyticsBacklog,
+    AnalyticsState,
+    DailyRollup,
+    LaneHistory,
+    QuietLane,
+    ShipmentFacts,
+)
 from .api_calls import ApiCall, ApiCallQuerySet
 from .api_keys import ApiKey, ApiKeyQuerySet, ApiScope, IdempotencyRecord
 from .carriers import Carrier, CarrierQuerySet, InactiveReason
 from .coordination import LookupThrottle, RateLimitState, WebhookReceipt, WebhookReceiptQuerySet
+from .estimates import DeliveryEstimate, EstimateBasis, EstimateReason
 from .events import TrackingEvent, TrackingEventQuerySet
 from .imports import ImportItem, ImportJob, ImportRowError
 from .notes import AttentionHandled, ShipmentNote, ShipmentNoteQuerySet, still_handled
@@ -23,6 +32,8 @@ from .workers import QueuedRefresh, WorkerHeartbeat
 
 __all__ = [
     "RESPONSE_BODY_MAX",
+    "AnalyticsBacklog",
+    "AnalyticsState",
     "ApiCall",
     "ApiCallQuerySet",
     "ApiKey",
@@ -35,19 +46,26 @@ __all__ = [
     "ChangeKind",
     "ChangeRecord",
     "ChangeRecordQuerySet",
+    "DailyRollup",
+    "DeliveryEstimate",
     "DeliveryState",
+    "EstimateBasis",
+    "EstimateReason",
     "IdempotencyRecord",
     "ImportItem",
     "ImportJob",
     "ImportRowError",
     "InactiveReason",
+    "LaneHistory",
     "LookupThrottle",
     "NameWord",
     "Place",
     "QueuedRefresh",
+    "QuietLane",
     "RateLimitState",
     "SavedSearch",
     "Shipment",
+    "ShipmentFacts",
     "ShipmentNote",
     "ShipmentNoteQuerySet",
     "ShipmentPlace",

@@ -25,6 +25,7 @@ from ...domain import carrier_formats, statuses
 from ...domain.numbers import TrackingInputError
 from ...models import BulkAction, Carrier, SavedSearch, Shipment, ShipmentNote
 from ...presentation.api_resources import public_url
+from ...presentation.estimates import our_estimate
 from ...presentation.facts import shipment_facts
 from ...presentation.map import map_points
 from ...presentation.milestones import milestones
@@ -295,13 +296,15 @@ def _detail_context(
     events = events[:TIMELINE_PAGE_SIZE]
     raw = shipment.raw_response
     notes = list(shipment.staff_notes.newest_first()[: NOTES_SHOWN + 1])
+    facts = shipment_facts(shipment, events, carrier_names=carrier_names())
     return {
         "shipment": shipment,
         "notes": notes[:NOTES_SHOWN],
         "more_notes": len(notes) > NOTES_SHOWN,
         "note_form": NoteForm(),
         "public_url": public_url(shipment),
-        "facts": shipment_facts(shipment, events, carrier_names=carrier_names()),
+        "facts": facts,
+        "our_estimate": our_estimate(shipment, carrier_name=facts.carrier_name),
         "eta": eta_text(shipment),
         "raw_json": json.dumps(raw, indent=2, sort_keys=True, ensure_ascii=False) if raw else "",
         "events": events,
@@ -319,7 +322,7 @@ def _detail_context(
 
 
 def _get_shipment(pk: int) -> Shipment:
-    return get_object_or_404(Shipment.objects.select_related("carrier"), pk=pk)
+    return get_object_or_404(Shipment.objects.select_related("carrier", "delivery_estimate"), pk=pk)
 
 
 @require_GET
