@@ -112,6 +112,19 @@ from tracking.web import auth as web_auth
 
 web_auth.LogoutView.next_page
 
+# Issue 16: read by templates ({{ s.reason_labels }}) and stored as choice values.
+from tracking.models import BulkAction
+from tracking.web.staff import notes as staff_notes
+
+staff_notes.attention  # a view (urls.py)
+staff_notes.reason_labels
+staff_notes.notes_count  # {{ s.notes_count }} in the list
+from tracking.queries import api_health
+
+api_health.ErrorLine.call  # read by the API-health template
+BulkAction.Kind.REFRESH
+BulkAction.Kind.EXPORT
+BulkAction.Kind.NOTE
 
 # The naive baseline our estimate is measured against (benchmarks/estimates.py).
 from tracking.domain import estimates as domain_estimates

@@ -539,12 +539,12 @@ def test_saving_staff_details_keeps_the_events(admin_client, shipments):
             "reference": "PO-9",
             "customer_name": "Grace",
             "customer_email": "g@example.com",
-            "notes": "call first",
+            "customer_postcode": "SW1A 1AA",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     c.refresh_from_db()
-    assert (c.reference, c.customer_name, c.notes) == ("PO-9", "Grace", "call first")
+    assert (c.reference, c.customer_name, c.customer_postcode) == ("PO-9", "Grace", "SW1A 1AA")
     assert c.status_code == "DE" and c.tracking_number == "9405511899223197428490"
     assert c.events.count() == 3
 

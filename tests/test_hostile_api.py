@@ -88,6 +88,16 @@ def add(staff, number: str):
     return staff.post("/staff/add/", {"carrier": "fedex", "tracking_number": number}, follow=False)
 
 
+def saved_for_later(staff, response, number: str) -> str:
+    """An add while the API fails: the package is saved unfetched (a worker fetches it later)
+    and the page says why; returns what it says."""
+    assert response.status_code == 302, response.content.decode()[:500]
+    shipment = Shipment.objects.get(tracking_number=number)
+    assert shipment.status_code == "" and shipment.event_count == 0
+    page = staff.get(response["Location"])
+    return " ".join(parse(page).select_one(".messages li").get_text().split())
+
+
 def form_error(response) -> str:
     return " ".join(parse(response).select_one(".form-errors, [role=alert]").get_text().split())
 
@@ -96,14 +106,14 @@ def form_error(response) -> str:
 @pytest.mark.django_db
 def test_retry_after_3600_fails_at_once_and_pauses_everyone_no_longer_than_the_cap(hostile, staff):
     response, took = timed(add, staff, "R429LONG-1")
-    assert response.status_code == 422 and took < INTERACTIVE_BUDGET
-    assert not Shipment.objects.filter(tracking_number="R429LONG-1").exists()
+    assert took < INTERACTIVE_BUDGET
+    saved_for_later(staff, response, "R429LONG-1")
     paused = api_rate_limit.shared_rate_limiter().paused_for()
     assert 0 < paused <= MAX_PAUSE
     # Everyone else: the next page does not wait for the pause, it says when to try again.
     response, took = timed(add, staff, "NORMAL-1")
-    assert response.status_code == 422 and took < 1.0
-    message = form_error(response)
+    assert took < 1.0
+    message = saved_for_later(staff, response, "NORMAL-1")
     assert "ShipEngine asked us to slow down, try again in" in message
     seconds = int(message.split("try again in ")[1].split(" s")[0])
     assert 1 <= seconds <= MAX_PAUSE
@@ -131,8 +141,8 @@ def test_absurd_retry_after_is_ignored(hostile, number):
 def test_a_stored_pause_of_1e308_is_clamped_not_an_overflow(hostile, staff):
     RateLimitState.objects.create(name="shipengine", paused_until=1e308, next_slot=1e308)
     response, took = timed(add, staff, "NORMAL-4")
-    assert response.status_code == 422 and took < 1.0
-    assert "try again in" in form_error(response)
+    assert took < 1.0
+    assert "try again in" in saved_for_later(staff, response, "NORMAL-4")
     state = RateLimitState.objects.get(name="shipengine")
     assert state.paused_until <= time.time() + MAX_PAUSE + 1  # healed
 

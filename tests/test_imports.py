@@ -135,7 +135,8 @@ def test_unusable_files_stop_with_a_clear_message(tmp_path, content, message):
 
 @pytest.mark.django_db
 def test_a_line_that_is_not_utf8_is_a_row_error_and_every_good_row_is_kept(tmp_path):
-    good = "".join(f"ups,GOODROW{i:04d},,,\n" for i in range(5))
+    # UTF-8 names beside the bad line: the file is UTF-8 (not Windows-1252), the line refused.
+    good = "".join(f"ups,GOODROW{i:04d},,Zoë,\n" for i in range(5))
     path = write(tmp_path, HEADER.encode() + good.encode() + b"ups,BAD\xff\xfe,,,\n")
     report = import_csv(path=path, fetch=False, chunk_rows=2)
     assert report.fatal == ""

@@ -356,7 +356,7 @@ def test_a_nul_byte_and_a_bad_byte_are_row_errors_and_every_other_row_is_kept(tm
     job = ImportJob.objects.create(file_name="x.csv", file_path="x")
     body = HEADER.encode() + b"".join(
         (
-            b"fedex,GOOD0001,,,\n",
+            "fedex,GOOD0001,,Zoë,\n".encode(),  # UTF-8: the file is UTF-8 with one bad line
             b"fedex,NULROW01,,Ann\x00Smith,\n",
             b"fedex,GOOD0002,,,\n",
             b"fedex,LATIN001,,Ren\xe9,\n",

@@ -29,6 +29,7 @@ from .services import (
     outbound_webhooks,
     outbox,
     scheduling,
+    staff_work,
     workers,
 )
 from .services import tracking as tracking_service
@@ -74,6 +75,21 @@ def refresh_shipment(shipment_id: int) -> dict[str, Any]:
 def run_import(job_id: int) -> dict[str, Any]:
     job = import_jobs.run_job(job_id=job_id, enqueue=enqueue_import_fetches)
     return {"job_id": job.pk, "state": job.state, "imported": job.imported}
+
+
+@task()
+@logged_task
+def run_bulk_action(action_id: int) -> dict[str, Any]:
+    """Selected shipments from the staff list: refresh, export or note (services/staff_work.py)."""
+    action = staff_work.run_bulk(action_id=action_id)
+    return {"action_id": action.pk, "done": action.done, "failed": action.failed}
+
+
+def enqueue_bulk(action_id: int) -> None:
+    # Ahead of the scheduled refreshes: a person is watching its progress.
+    transaction.on_commit(
+        lambda: run_bulk_action.using(priority=IMPORT_FETCH_PRIORITY).enqueue(action_id)
+    )
 
 
 def enqueue_claims(claims: Sequence[scheduling.Claim], *, priority: int = REFRESH_PRIORITY) -> None:

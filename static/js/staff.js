@@ -90,3 +90,103 @@ document.addEventListener("htmx:configRequest", function (event) {
     if (params[key] === "") { delete params[key]; }
   });
 });
+
+/* The list from the keyboard: "/" focuses the search box; j/k or the arrow keys move through the
+   results (from the search box, ArrowDown enters them); Enter opens the focused one (a link).
+   Keys typed into a field are left alone, except ArrowDown in the search box. */
+(function () {
+  "use strict";
+  function rowLinks() {
+    return Array.prototype.slice.call(document.querySelectorAll("#results a.row-link"));
+  }
+  function typing(el) {
+    return el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) { return; }
+    var box = document.getElementById("id_q");
+    var active = document.activeElement;
+    if (!box) { return; }
+    if (event.key === "/" && !typing(active)) {
+      event.preventDefault();
+      box.focus();
+      box.select();
+      return;
+    }
+    var links = rowLinks();
+    if (!links.length) { return; }
+    var index = links.indexOf(active);
+    var down = event.key === "j" || event.key === "ArrowDown";
+    var up = event.key === "k" || event.key === "ArrowUp";
+    if (active === box && event.key === "ArrowDown") {
+      event.preventDefault();
+      links[0].focus();
+      return;
+    }
+    if (typing(active) || (!down && !up)) { return; }
+    if (index === -1) {
+      if (!down) { return; }
+      event.preventDefault();
+      links[0].focus();
+      return;
+    }
+    event.preventDefault();
+    if (down && index < links.length - 1) { links[index + 1].focus(); }
+    if (up) { if (index > 0) { links[index - 1].focus(); } else { box.focus(); } }
+  });
+})();
+
+/* Compact rows: a per-browser choice (localStorage), shown only with JavaScript. */
+(function () {
+  "use strict";
+  var KEY = "shiptrack.density";
+  function apply() {
+    var compact = window.localStorage && window.localStorage.getItem(KEY) === "compact";
+    document.querySelectorAll(".shipment-table").forEach(function (t) {
+      t.classList.toggle("is-compact", !!compact);
+    });
+    document.querySelectorAll(".density-toggle").forEach(function (b) {
+      b.hidden = false;
+      b.setAttribute("aria-pressed", compact ? "true" : "false");
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest(".density-toggle");
+    if (!button) { return; }
+    var compact = button.getAttribute("aria-pressed") !== "true";
+    window.localStorage.setItem(KEY, compact ? "compact" : "comfortable");
+    apply();
+  });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", apply);
+  } else {
+    apply();
+  }
+  document.addEventListener("htmx:load", apply);
+})();
+
+/* Notes: after a note is saved (the region comes back saying so), the kept text box
+   (hx-preserve, so a refresh never loses a half-typed note) is emptied. */
+document.addEventListener("htmx:afterSettle", function (event) {
+  "use strict";
+  var config = event.detail && event.detail.requestConfig;
+  if (!config || !/\/notes\/$/.test(config.path || "")) { return; }
+  var region = document.getElementById("notes");
+  var box = document.getElementById("id_note_body");
+  if (region && box && region.querySelector(".note-saved")) { box.value = ""; }
+});
+
+/* Controls that sit inside the list's filter form but belong to another form (the row boxes and
+   the note of the bulk actions, the saved search's name) must not start a search when they
+   change; the bar says how many rows are selected. */
+document.addEventListener("change", function (event) {
+  "use strict";
+  var el = event.target;
+  if (!el || !el.form || el.form.id === "shipment-filters" || !el.closest("#shipment-filters")) { return; }
+  event.stopPropagation();
+  var count = document.getElementById("bulk-count");
+  if (count && el.classList.contains("row-select")) {
+    var n = document.querySelectorAll("input.row-select:checked").length;
+    count.textContent = n ? n + " " + count.dataset.selected : count.dataset.empty;
+  }
+}, true);

@@ -132,7 +132,7 @@ def test_open_a_shipment_map_markers_and_refresh_in_place(live_server, browser_p
     page.wait_for_selector(".map-marker")
     assert marker_numbers(page) == list(range(1, located + 1))
     assert page.locator(".timeline-item").count() == shipment.events.count()
-    assert page.locator(".copy-button").is_visible()
+    assert page.locator("h1 .copy-button").is_visible()
     assert "In transit" in page.locator(".status-words").inner_text()
     page.set_viewport_size({"width": 1280, "height": 1400})
     page.wait_for_timeout(400)  # let the map settle before the picture

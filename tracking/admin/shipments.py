@@ -150,7 +150,10 @@ class ShipmentAdmin(admin.ModelAdmin):
     )
     fieldsets = (
         (None, {"fields": ("carrier", "tracking_number", "label_id", "page_links", "events_link")}),
-        (_("Staff details"), {"fields": ("reference", "customer_name", "customer_email", "notes")}),
+        (
+            _("Staff details"),
+            {"fields": ("reference", "customer_name", "customer_email", "customer_postcode")},
+        ),
         (
             _("Latest answer from ShipEngine"),
             {

@@ -15,9 +15,11 @@ from .coordination import LookupThrottle, RateLimitState, WebhookReceipt, Webhoo
 from .estimates import DeliveryEstimate, EstimateBasis, EstimateReason
 from .events import TrackingEvent, TrackingEventQuerySet
 from .imports import ImportItem, ImportJob, ImportRowError
+from .notes import AttentionHandled, ShipmentNote, ShipmentNoteQuerySet, still_handled
 from .outbox import ChangeKind, ChangeRecord, ChangeRecordQuerySet
 from .search import NameWord, Place, ShipmentPlace, ShipmentTally
 from .shipments import Shipment, ShipmentQuerySet, new_public_token
+from .staff_work import BulkAction, SavedSearch
 from .webhook_endpoints import (
     RESPONSE_BODY_MAX,
     DeliveryState,
@@ -37,6 +39,8 @@ __all__ = [
     "ApiKey",
     "ApiKeyQuerySet",
     "ApiScope",
+    "AttentionHandled",
+    "BulkAction",
     "Carrier",
     "CarrierQuerySet",
     "ChangeKind",
@@ -59,8 +63,11 @@ __all__ = [
     "QueuedRefresh",
     "QuietLane",
     "RateLimitState",
+    "SavedSearch",
     "Shipment",
     "ShipmentFacts",
+    "ShipmentNote",
+    "ShipmentNoteQuerySet",
     "ShipmentPlace",
     "ShipmentQuerySet",
     "ShipmentTally",
@@ -74,4 +81,5 @@ __all__ = [
     "WebhookReceiptQuerySet",
     "WorkerHeartbeat",
     "new_public_token",
+    "still_handled",
 ]

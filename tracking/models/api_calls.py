@@ -27,6 +27,10 @@ class ApiCall(models.Model):
     attempt = models.PositiveSmallIntegerField(default=1)
     error_code = models.CharField(max_length=64, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
+    # The parcel the call was about (the API-health page names and links it).
+    carrier_code = models.CharField(max_length=64, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    label_id = models.CharField(max_length=64, blank=True)
 
     objects = ApiCallQuerySet.as_manager()
 

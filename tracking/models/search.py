@@ -45,7 +45,7 @@ from django.contrib.postgres.search import TrigramSimilarity
 from django.db import connections, models
 from django.db.models import F, Func, Q, TextField
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Length
+from django.db.models.functions import Length, Upper
 from django.db.models.lookups import Contains
 
 from ..domain.numbers import normalize_label_id, normalize_tracking_number, without_separators
@@ -281,6 +281,18 @@ def document_ids(queryset: ShipmentQuerySet, terms: SearchTerms) -> ShipmentQuer
     return queryset.filter(document_q(terms, queryset.db))
 
 
+def note_shipment_ids(queryset: ShipmentQuerySet, terms: SearchTerms) -> models.QuerySet:
+    """Shipment ids whose staff notes contain the query (as a subquery). PostgreSQL: a GIN
+    pg_trgm index on UPPER(body) (migration 0016), the very expression matched here; SQLite: a
+    scan of the notes, which are far fewer than the shipments. The notes model is reached
+    through the relation (models/notes.py imports this module's importer)."""
+    notes = queryset.model._meta.get_field("staff_notes").related_model._default_manager
+    condition = Q(pk__in=[])
+    for pattern in terms.patterns:
+        condition |= Q(Contains(Upper("body"), pattern))
+    return notes.db_manager(queryset.db).filter(condition).order_by().values("shipment_id")
+
+
 #: What the list needs of a match to filter by carrier, count and sort it, without its row.
 MATCH_COLUMNS = ("pk", "carrier_id", "status_code", "last_event_at", "estimated_delivery_date")
 MatchRow = tuple[int, int, str, datetime | None, datetime | None]
@@ -295,7 +307,7 @@ class Matches:
     exact: list[int] = field(default_factory=list)
     place_ids: list[int] = field(default_factory=list)
     overflow: bool = False
-    #: The parts that had more than `limit` ("document", "carrier", "places"); every match of
+    #: The parts that had more than `limit` ("document", "notes", "carrier", "places"); every match of
     #: the other parts is in `rows`.
     overflowed: set[str] = field(default_factory=set)
     #: The matches of the parts that did not overflow.
@@ -343,6 +355,7 @@ def bounded_matches(
     parts = []
     if not terms.short:
         parts.append(("document", document_ids(shipments, terms)))
+        parts.append(("notes", shipments.filter(pk__in=note_shipment_ids(shipments, terms))))
     if terms.carrier_ids:
         parts.append(("carrier", shipments.filter(carrier_id__in=terms.carrier_ids)))
     for name, part in parts:
@@ -389,6 +402,7 @@ def chunk_matches(
         condition |= Q(carrier_id__in=terms.carrier_ids)
     if not terms.short:
         condition |= document_q(terms, shipments.db)
+        condition |= Q(pk__in=note_shipment_ids(shipments, terms).filter(shipment_id__in=ids))
     rest = [i for i in ids if i not in hits]
     if rest:
         hits.update(
@@ -414,6 +428,7 @@ def search_shipments(queryset: ShipmentQuerySet, q: str | SearchTerms | None) ->
     parts: list[models.QuerySet] = [model.filter(exact_q(terms)).values("pk")]
     if not terms.short:
         parts.append(document_ids(model, terms).values("pk"))
+        parts.append(note_shipment_ids(model, terms))
     if carrier_ids is not None:
         parts.append(model.filter(carrier_ids).values("pk"))
     parts.append(

@@ -102,6 +102,22 @@ def attention_q(
     return combined
 
 
+def attention_reasons(
+    shipment: Shipment, *, quiet_days: int = DEFAULT_QUIET_DAYS, now: datetime | None = None
+) -> list[str]:
+    """The reasons of attention_q() that one loaded shipment meets (the queue labels its rows)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=quiet_days)
+    since = shipment.last_event_at or shipment.created_at
+    met = {
+        "exception": shipment.status_code == Status.EXCEPTION,
+        "attempt": shipment.status_code == Status.DELIVERY_ATTEMPT,
+        "quiet": shipment.status_code not in FINAL and since is not None and since < cutoff,
+        "failed": shipment.consecutive_failures > 0,
+    }
+    return [reason for reason in ATTENTION_REASONS if met[reason]]
+
+
 class Shipment(models.Model):
     carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="shipments")
     tracking_number = models.CharField(_("tracking number"), max_length=TRACKING_NUMBER_MAX)
@@ -114,6 +130,8 @@ class Shipment(models.Model):
     customer_postcode = models.CharField(_("customer postcode"), max_length=16, blank=True)
     #: The customer's language for e-mails (a code of settings.LANGUAGES; empty: the default).
     language = models.CharField(_("language"), max_length=8, blank=True)
+    # Unused since 0014: moved into the first ShipmentNote (kept: dropping a column rebuilds the
+    # table on SQLite and loses its search triggers).
     notes = models.TextField(_("staff notes"), blank=True)
 
     # Summary of the latest answer. Empty status_code: never fetched successfully.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.urls import reverse
 
 from ..domain import statuses
@@ -20,6 +21,11 @@ from .estimates import api_estimate, stored_estimate
 
 def public_path(shipment: Shipment) -> str:
     return reverse("public:track_page", args=[shipment.public_token])
+
+
+def public_url(shipment: Shipment) -> str:
+    """The customer's page as they reach it (SITE_URL: the public address, not the staff's)."""
+    return settings.SITE_URL.rstrip("/") + public_path(shipment)
 
 
 def predicted_delivery_date(shipment: Shipment) -> str | None:

@@ -15,7 +15,7 @@ from django.db.models import Avg, Count, Max, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from ..models import ApiCall, ApiCallQuerySet
+from ..models import ApiCall, ApiCallQuerySet, Shipment
 
 RATE_LIMITED = 429
 
@@ -121,8 +121,42 @@ def last_errors(*, limit: int = 20) -> ApiCallQuerySet:
     return ApiCall.objects.failures().order_by("-at", "-id")[:limit]  # type: ignore[return-value]
 
 
+@dataclass(frozen=True)
+class ErrorLine:
+    call: ApiCall
+    shipment: Shipment | None  # the stored parcel the call was about, if there is one
+
+
+def last_errors_with_shipments(*, limit: int = 20) -> list[ErrorLine]:
+    """The last failed calls, each with the shipment it was about (two queries in all: the calls,
+    then their parcels by number or label id). A call about a parcel that was never stored (an
+    add that failed) has none."""
+    calls = list(last_errors(limit=limit))
+    numbers = {c.tracking_number for c in calls if c.tracking_number}
+    labels = {c.label_id for c in calls if c.label_id}
+    by_number: dict[tuple[str, str], Shipment] = {}
+    by_label: dict[str, Shipment] = {}
+    if numbers or labels:
+        found = Shipment.objects.select_related("carrier").only(
+            "id", "tracking_number", "label_id", "carrier__code", "carrier__name"
+        )
+        for s in found.filter(Q(tracking_number__in=numbers) | Q(label_id__in=labels)):
+            by_number[(s.carrier.code, s.tracking_number)] = s
+            if s.label_id:
+                by_label[s.label_id] = s
+    return [
+        ErrorLine(
+            call=c,
+            shipment=by_label.get(c.label_id)
+            if c.label_id
+            else by_number.get((c.carrier_code, c.tracking_number)),
+        )
+        for c in calls
+    ]
+
+
 def report(*, hours: int = 24, now: datetime | None = None, error_limit: int = 20) -> dict:
-    """Everything the admin's API-health page shows, in four queries."""
+    """Everything the admin's API-health page shows, in five queries."""
     now = now or timezone.now()
     buckets = calls_per_hour(hours=hours, now=now)
     return {
@@ -131,6 +165,6 @@ def report(*, hours: int = 24, now: datetime | None = None, error_limit: int = 2
         "buckets": buckets,
         "peak": max((b.calls for b in buckets), default=0),
         "failures_by_code": failures_by_error_code(hours=hours, now=now),
-        "last_errors": list(last_errors(limit=error_limit)),
+        "last_errors": last_errors_with_shipments(limit=error_limit),
         "retention_days": settings.API_CALL_RETENTION_DAYS,
     }

@@ -580,7 +580,7 @@ class ListResult:
             more |= stream_more
             for row in stream:
                 found[row.pk] = key(_sort_value(row, column), row.pk)
-        if matches.overflowed & {"document", "places"}:
+        if matches.overflowed & {"document", "notes", "places"}:
             size, walk_more, walked, scanned = CHUNK, True, 0, 0
             edge_cursor = cursor
             for _round in range(MAX_CHUNKS):

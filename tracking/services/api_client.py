@@ -42,6 +42,9 @@ def _record_call(record: CallRecord) -> None:
         # The client already replaces the key in what it reports; this is the second lock.
         error_code=redact(record.error_code)[:64],
         request_id=redact(record.request_id)[:64],
+        carrier_code=record.carrier_code[:64],
+        tracking_number=record.tracking_number[:100],
+        label_id=record.label_id[:64],
     )
 
 

@@ -7,7 +7,11 @@ import csv
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..models import ImportJob
+from django.db.models import Count, OuterRef, Subquery
+
+from ..models import ImportJob, ShipmentNote
+from ..presentation.api_resources import public_url
+from ..presentation.words import summary_place
 from .csv_import import COLUMNS
 
 
@@ -46,6 +50,7 @@ def error_report_lines(job: ImportJob) -> Iterator[str]:
 
 EXPORT_COLUMNS = (
     *COLUMNS,
+    "carrier_name",
     "status_code",
     "status_description",
     "last_event_at",
@@ -54,6 +59,8 @@ EXPORT_COLUMNS = (
     "estimated_delivery_date",
     "actual_delivery_date",
     "last_checked_at",
+    "notes_count",
+    "public_url",
 )
 
 
@@ -62,7 +69,16 @@ def _iso(value: Any) -> str:
 
 
 def export_lines(queryset: Any) -> Iterator[str]:
-    """The shipments of a search as CSV (the first six columns, the import's, re-import as they are)."""
+    """The shipments of a search as CSV: the first six columns re-import as they are; places read
+    as on the staff pages ("Louisville, KY, US"); the notes counted per row by a subquery on the
+    notes' shipment index; the customer's public link."""
+    notes = (
+        ShipmentNote.objects.filter(shipment_id=OuterRef("pk"))
+        .order_by()
+        .values("shipment_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     rows = (
         (
             s.carrier.code,
@@ -71,15 +87,20 @@ def export_lines(queryset: Any) -> Iterator[str]:
             s.customer_name,
             s.customer_email,
             s.customer_postcode,
+            s.carrier.name,
             s.status_code,
             s.status_description,
             _iso(s.last_event_at),
             s.last_event_description,
-            s.last_event_location,
+            summary_place(s.last_event_location) if s.last_event_location else "",
             _iso(s.estimated_delivery_date),
             _iso(s.actual_delivery_date),
             _iso(s.last_checked_at),
+            s.notes_total or 0,
+            public_url(s),
         )
-        for s in queryset.select_related("carrier").iterator(chunk_size=2000)
+        for s in queryset.select_related("carrier")
+        .annotate(notes_total=Subquery(notes))
+        .iterator(chunk_size=2000)
     )
     return csv_lines(EXPORT_COLUMNS, rows)

@@ -8,11 +8,15 @@ limit). `ImportJob` holds the progress the staff page polls.
 
 Columns (header row required, any order, case-insensitive): carrier_code, tracking_number
 (both required), reference, customer_name, customer_email, customer_postcode (optional). Other
-columns are ignored.
+columns are ignored. Common spellings of the headers are taken too ("Tracking Number", "Carrier",
+"Order", "Email", "Postcode", see HEADER_ALIASES), and the carrier column may hold the carrier's
+name ("DHL Express") as well as its code. The encoding is detected: UTF-8 with or without a BOM,
+else Windows-1252 (what Excel writes as "CSV" on Windows).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import logging
 import re
@@ -45,8 +49,136 @@ COLUMNS = (
     "customer_postcode",
 )
 REQUIRED = ("carrier_code", "tracking_number")
+#: The example row of the downloadable template.
+TEMPLATE_ROW = (
+    "ups",
+    "1Z999AA10123456784",
+    "ORDER-1001",
+    "Ada Lovelace",
+    "ada@example.com",
+    "SW1A 1AA",
+)
 CHUNK_ROWS = 1000
 _LIMITS = {"reference": 100, "customer_name": 200, "customer_email": 254, "customer_postcode": 16}
+
+#: Header spellings people and shop exports use, normalised (lower case, runs of anything but
+#: letters and digits as one "_"), each to its column.
+HEADER_ALIASES = {
+    **{
+        name: "tracking_number"
+        for name in (
+            "tracking",
+            "tracking_no",
+            "tracking_nr",
+            "tracking_id",
+            "tracking_code",
+            "tracking_numbers",
+            "trackingnumber",
+            "number",
+            "parcel_number",
+            "shipment_number",
+            "waybill",
+            "awb",
+        )
+    },
+    **{
+        name: "carrier_code"
+        for name in (
+            "carrier",
+            "carrier_name",
+            "courier",
+            "shipping_carrier",
+            "carrier_id_code",
+            "service",
+        )
+    },
+    **{
+        name: "reference"
+        for name in (
+            "order",
+            "order_number",
+            "order_no",
+            "order_nr",
+            "order_id",
+            "order_reference",
+            "ref",
+            "reference_number",
+        )
+    },
+    **{name: "customer_name" for name in ("name", "customer", "recipient", "recipient_name")},
+    **{
+        name: "customer_email"
+        for name in (
+            "email",
+            "e_mail",
+            "email_address",
+            "recipient_email",
+            "customer_e_mail",
+        )
+    },
+    **{
+        name: "customer_postcode"
+        for name in (
+            "postcode",
+            "post_code",
+            "postal_code",
+            "zip",
+            "zip_code",
+            "zipcode",
+            "plz",
+            "customer_zip",
+            "customer_postal_code",
+        )
+    },
+}
+_NOT_NAME = re.compile(r"[^0-9a-z]+")
+WINDOWS_1252 = "cp1252"
+# A well-formed UTF-8 multi-byte character (Windows-1252 text practically never has one).
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_UTF16 = 'The file is UTF-16 text, not UTF-8 or Windows-1252: save it as "CSV UTF-8".'
+
+
+def column_name(header: str) -> str:
+    """A header cell as its column: "Tracking Number" and "tracking-no." are tracking_number."""
+    name = _NOT_NAME.sub("_", header.strip().lower()).strip("_")
+    return HEADER_ALIASES.get(name, name)
+
+
+def detect_encoding(path: Path) -> str:
+    """ "utf-8" when the file is UTF-8 (a BOM or not), or when it has UTF-8 characters beside a
+    few bad bytes (those lines are refused, the rest kept); Windows-1252 when none of its
+    non-ASCII bytes is UTF-8. One streaming pass."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    invalid = multibyte = False
+    with path.open("rb") as handle:
+        first = True
+        while block := handle.read(_BLOCK):
+            if first and block.startswith(_UTF16_BOMS):
+                raise ImportFileError(_UTF16)
+            first = False
+            if not invalid:
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    invalid = True
+            multibyte = multibyte or bool(_UTF8_SEQUENCE.search(block))
+            if invalid and multibyte:
+                return "utf-8"
+    return WINDOWS_1252 if invalid else "utf-8"
+
+
+def decode_header_line(head: bytes) -> str:
+    """The first line of an upload, for the check before it is queued."""
+    if head.startswith(_UTF16_BOMS):
+        raise ImportFileError(_UTF16)
+    line = head.split(b"\n", 1)[0]
+    try:
+        return line.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return line.decode(WINDOWS_1252, "replace")
 
 
 class ImportFileError(ValueError):
@@ -109,7 +241,7 @@ def _physical_lines(handle: IO[bytes]) -> Iterator[bytes]:
             yield part + b"\n"
 
 
-def _decoded_lines(handle: IO[bytes]) -> Iterator[str]:
+def _decoded_lines(handle: IO[bytes], encoding: str = "utf-8") -> Iterator[str]:
     """Lines decoded one at a time. A byte that is not UTF-8 is kept as a marker (surrogate
     escape) so that only its own row is refused (iter_rows) and the rows around it are kept;
     in the header it makes the whole file unreadable. Splitting bytes at newlines is safe in
@@ -117,7 +249,7 @@ def _decoded_lines(handle: IO[bytes]) -> Iterator[str]:
     for number, raw in enumerate(_physical_lines(handle), start=1):
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
-        line = raw.decode("utf-8", "surrogateescape")
+        line = raw.decode(encoding, "surrogateescape")
         if number == 1 and _NOT_UTF8.search(line):
             raise ImportFileError("The file is not UTF-8 text.")
         yield line
@@ -133,7 +265,7 @@ def read_header(lines: Iterable[str]) -> tuple[list[str], Any]:
         raise ImportFileError("The file is not UTF-8 text.") from None
     except csv.Error as exc:
         raise ImportFileError(f"The file is not readable CSV: {exc}") from None
-    names = [h.strip().lower().replace(" ", "_") for h in header]
+    names = [column_name(h) for h in header]
     missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise ImportFileError(
@@ -149,8 +281,9 @@ def iter_rows(path: Path, *, after_line: int = 0) -> Iterator[tuple[int, dict[st
     text) for a row that cannot be used as it is: not UTF-8, a NUL byte, more cells than the
     header names, a field larger than the csv module takes. Raises ImportFileError only for an
     unusable file (no header, not UTF-8 at all)."""
+    encoding = detect_encoding(path)
     with path.open("rb") as handle:
-        names, reader = read_header(_decoded_lines(handle))
+        names, reader = read_header(_decoded_lines(handle, encoding))
         last_error_line = -1
         while True:
             try:
@@ -183,8 +316,9 @@ def count_rows(path: Path) -> int:
     """Data rows in the file (a quick streaming pass, for the progress bar)."""
     count = 0
     try:
+        encoding = detect_encoding(path)
         with path.open("rb") as handle:
-            reader = csv.reader(_decoded_lines(handle))
+            reader = csv.reader(_decoded_lines(handle, encoding))
             next(reader, None)
             for cells in reader:
                 if any(c.strip() for c in cells):
@@ -208,9 +342,23 @@ def _chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
 # --------------------------------------------------------------------------------------------
 # Checking
 # --------------------------------------------------------------------------------------------
+def carrier_lookup() -> dict[str, tuple[int, bool]]:
+    """Carrier code -> (id, active), with the carriers' names too ("dhl express", "DHL Express"
+    as dhl_express) where a name is not someone else's code."""
+    rows = list(Carrier.objects.only("pk", "code", "name", "is_active"))
+    found = {c.code: (c.pk, c.is_active) for c in rows}
+    for c in rows:
+        for key in (c.name.strip().lower(), column_name(c.name)):
+            if key and key not in found:
+                found[key] = (c.pk, c.is_active)
+    return found
+
+
 def check_row(line: int, values: dict[str, str], carriers: dict[str, tuple[int, bool]]) -> _Row:
     """A valid row, or ValueError with the reason."""
-    code = values.get("carrier_code", "").strip().lower()
+    code = (values.get("carrier_code") or "").strip().lower()
+    if code and code not in carriers:
+        code = column_name(code)
     if not code:
         raise ValueError("carrier_code is empty")
     if code not in carriers:
@@ -223,6 +371,7 @@ def check_row(line: int, values: dict[str, str], carriers: dict[str, tuple[int, 
     except TrackingInputError as exc:
         raise ValueError(str(exc)) from None
     cleaned = {k: (values.get(k) or "").strip() for k in ("reference", "customer_name")}
+    cleaned["customer_postcode"] = (values.get("customer_postcode") or "").strip().upper()
     email = (values.get("customer_email") or "").strip()
     cleaned["customer_email"] = email
     cleaned["customer_postcode"] = tidy_postcode(values.get("customer_postcode") or "")
@@ -268,9 +417,7 @@ def import_csv(
     rest first) and the claims handed to it (tasks.py queues them); without it they are not
     fetched now but on the normal schedule for new packages (REFRESH_MINUTES_NEVER_FETCHED)."""
     report = report or ImportReport()
-    carriers = {
-        c.code: (c.pk, c.is_active) for c in Carrier.objects.only("pk", "code", "is_active")
-    }
+    carriers = carrier_lookup()
     first_check = None
     if enqueue is None:
         first_check = timezone.now() + timedelta(minutes=settings.REFRESH_INTERVALS[""])

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import requests
 import urllib3
@@ -80,6 +80,18 @@ class CallRecord:
     attempt: int
     error_code: str = ""
     request_id: str = ""
+    # What the call was about, so that a failure can name its parcel (the API-health page).
+    carrier_code: str = ""
+    tracking_number: str = ""
+    label_id: str = ""
+
+
+def _label_id_of(path: str, endpoint: str) -> str:
+    """The label id of a /v1/labels/{label_id}... call (the path has it URL-quoted)."""
+    if "{label_id}" not in endpoint:
+        return ""
+    parts = path.split("/")
+    return unquote(parts[3]) if len(parts) > 3 else ""
 
 
 CallObserver = Callable[[CallRecord], None]
@@ -352,6 +364,9 @@ class ShipEngineClient:
                             attempt=attempt,
                             error_code=error_code,
                             request_id=request_id,
+                            carrier_code=(params or {}).get("carrier_code", ""),
+                            tracking_number=(params or {}).get("tracking_number", ""),
+                            label_id=_label_id_of(path, endpoint),
                         )
                     )
                 except Exception:  # recording is best effort; it must never break a call

@@ -26,6 +26,12 @@ register = template.Library()
 
 
 @register.filter
+def get_count(counts: dict[str, int] | None, key: str) -> int:
+    """counts[key], 0 when absent (the staff list's per-reason counts)."""
+    return (counts or {}).get(key, 0)
+
+
+@register.filter
 def status_css(code: str | None) -> str:
     return statuses.css(code)
 

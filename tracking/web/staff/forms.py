@@ -20,6 +20,7 @@ from ...domain.contacts import POSTCODE_MAX, tidy_postcode
 from ...domain.numbers import TrackingInputError, validate_tracking_number
 from ...domain.statuses import NEVER_FETCHED_PARAM
 from ...models import Carrier, Shipment
+from ...models.notes import NOTE_MAX
 from ...models.shipments import DEFAULT_QUIET_DAYS
 from ...queries.shipment_list import DEFAULT_PER_PAGE, DEFAULT_SORT, ORDERINGS, ListState
 from ...services import csv_import
@@ -181,7 +182,8 @@ class AddShipmentForm(forms.Form):
         label=gettext_lazy("Carrier"),
         queryset=Carrier.objects.active(),
         to_field_name="code",
-        empty_label=gettext_lazy("Choose a carrier"),
+        required=False,
+        empty_label=gettext_lazy("Recognise it from the number"),
     )
     tracking_number = forms.CharField(
         label=gettext_lazy("Tracking number"),
@@ -214,8 +216,24 @@ class AddShipmentForm(forms.Form):
 class ShipmentDetailsForm(forms.ModelForm):
     class Meta:
         model = Shipment
-        fields = ["reference", "customer_name", "customer_email", "customer_postcode", "notes"]
-        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+        fields = ["reference", "customer_name", "customer_email", "customer_postcode"]
+
+    def clean_customer_postcode(self) -> str:
+        return tidy_postcode(self.cleaned_data["customer_postcode"])
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        label=gettext_lazy("New note"),
+        max_length=NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class HandledForm(forms.Form):
+    body = forms.CharField(
+        label=gettext_lazy("What was done (optional)"), required=False, max_length=NOTE_MAX
+    )
 
     def clean_customer_postcode(self) -> str:
         return tidy_postcode(self.cleaned_data["customer_postcode"])
@@ -226,8 +244,11 @@ class ImportUploadForm(forms.Form):
         label=gettext_lazy("CSV file"),
         help_text=gettext_lazy(
             "Columns: carrier_code, tracking_number, reference, customer_name, customer_email, "
-            "customer_postcode (header row first; the last four may be empty or left out)."
+            "customer_postcode (header row first; all but the first two may be empty). Common "
+            "headings work too (Tracking Number, Carrier, Order, Email, Postcode), and UTF-8 or "
+            "Windows-1252 text."
         ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
     fetch = forms.BooleanField(
         label=gettext_lazy("Fetch tracking for the new packages now"), required=False, initial=True
@@ -250,10 +271,10 @@ class ImportUploadForm(forms.Form):
         upload.seek(0)
         try:
             # Only the header line matters here (the 64 KB cut may split a later character).
-            first_line = head.split(b"\n", 1)[0].decode("utf-8-sig")
+            first_line = csv_import.decode_header_line(head)
             csv_import.read_header(io.StringIO(first_line))
         except csv_import.ImportFileError as exc:
             raise forms.ValidationError(str(exc)) from None
-        except (UnicodeDecodeError, csv.Error):
-            raise forms.ValidationError(_("The file is not UTF-8 CSV text.")) from None
+        except csv.Error:
+            raise forms.ValidationError(_("The file is not CSV text.")) from None
         return upload

@@ -11,7 +11,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from ... import tasks
 from ...models import ImportJob
-from ...services import csv_export, import_jobs
+from ...services import csv_export, csv_import, import_jobs
 from ..auth import staff_required
 from ..htmx import HtmxHttpRequest, render_htmx
 from .forms import ImportUploadForm
@@ -33,6 +33,16 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     return render(
         request, "tracking/staff/import.html", {"form": form, "jobs": jobs}, status=status
     )
+
+
+@require_GET
+@staff_required
+def import_template(request: HttpRequest) -> HttpResponse:
+    """An empty file with the header row and one example row, to fill in a spreadsheet."""
+    text = "".join(csv_export.csv_lines(csv_import.COLUMNS, [csv_import.TEMPLATE_ROW]))
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="shiptrack-import-template.csv"'
+    return response
 
 
 @require_GET

@@ -13,34 +13,46 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from ...domain import statuses
+from ... import tasks
+from ...domain import carrier_formats, statuses
 from ...domain.numbers import TrackingInputError
-from ...models import Carrier, Shipment
+from ...models import BulkAction, Carrier, SavedSearch, Shipment, ShipmentNote
+from ...presentation.api_resources import public_url
 from ...presentation.estimates import our_estimate
 from ...presentation.facts import shipment_facts
 from ...presentation.map import map_points
 from ...presentation.milestones import milestones
 from ...presentation.words import eta_text, status_words
+from ...queries.attention import reason_counts
 from ...queries.carriers import carrier_names
 from ...queries.search_guard import SearchStopped, search_guard
 from ...queries.shipment_list import (
     ListPage,
+    ListState,
     PageRequest,
     filter_shipments,
     page_params,
     page_request,
 )
-from ...services import tracking
-from ...shipengine import ShipEngineError
+from ...services import registration, tracking
+from ...shipengine import ApiError, ShipEngineError
 from ..auth import staff_required
 from ..htmx import HtmxHttpRequest, render_htmx, wants_partial
-from .forms import AddShipmentForm, ShipmentDetailsForm, read_list_state, state_query
+from .forms import (
+    AddShipmentForm,
+    NoteForm,
+    ShipmentDetailsForm,
+    read_list_state,
+    state_query,
+)
+from .notes import NOTES_SHOWN
 
 
 @require_GET
@@ -79,9 +91,16 @@ def shipment_list(request: HtmxHttpRequest) -> HttpResponse:
     rows: list[Shipment] = page.rows
     # The carriers were loaded for the filter menu already: no join, no second query.
     carriers: dict[int, Carrier] = {c.pk: c for c in result.carriers}
+    note_counts = ShipmentNote.objects.counts_for([row.pk for row in rows])
     for row in rows:
         row.carrier = carriers[row.carrier_id]
+        row.notes_count = note_counts.get(row.pk, 0)  # type: ignore[attr-defined]
     query = state_query(state)
+    # What ticking each "needs attention" reason alone would find: over every shipment (cached
+    # like the status counts), so one aggregate query at most, whatever the search.
+    reasons = reason_counts(
+        Shipment.objects.all(), quiet_days=state.quiet_days, cache_key="all-shipments"
+    )
 
     def page_url(target: PageRequest | None) -> str:
         if target is None:
@@ -109,52 +128,146 @@ def shipment_list(request: HtmxHttpRequest) -> HttpResponse:
         "first_url": page_url(PageRequest(1)) if page.number > 2 else "",
         "last_url": page_url(page.last),
         "any_shipments": page.total > 0 or state.is_filtered,
+        "reason_counts": reasons,
+        "sort_links": _sort_links(state),
+        "saved_searches": list(SavedSearch.objects.filter(user_id=request.user.pk or 0)),
+        "bulk_kinds": BulkAction.Kind.choices,
     }
     return render_htmx(request, "tracking/staff/shipment_list.html", "results", context)
+
+
+def _sort_links(state: ListState) -> dict[str, dict[str, str]]:
+    """The sortable column headers: each a link to its sort, the other way round when it is the
+    current one (the list's own keyset orders, so pages stay right). aria-sort says which."""
+    columns = {"updated": ("-updated", "updated"), "eta": ("eta", "-eta")}
+    links = {}
+    for name, (first, second) in columns.items():
+        current = state.sort in (first, second)
+        target = second if state.sort == first else first
+        ascending = state.sort in ("updated", "eta")
+        links[name] = {
+            "url": "?" + state_query(state, sort=target),
+            "aria": ("ascending" if ascending else "descending") if current else "none",
+        }
+    return links
+
+
+def _api_refused_the_number(exc: ShipEngineError) -> bool:
+    """An answer about this number (not found, invalid): saving it would store a wrong package.
+    Anything else (timeouts, 5xx, 429, a bad key, a garbled answer) is the API failing: the
+    package is saved and fetched later."""
+    failing = (401, 403, 429)  # the key or the rate limit: not about this number
+    return (
+        isinstance(exc, ApiError)
+        and 400 <= exc.http_status < 500
+        and exc.http_status not in failing
+    )
+
+
+def _add_page(request: HttpRequest, form: AddShipmentForm, **extra: Any) -> HttpResponse:
+    status = 422 if form.errors else 200
+    context = {"form": form, **extra}
+    return render(request, "tracking/staff/shipment_add.html", context, status=status)
+
+
+def _chosen_carrier(post: Any) -> Any:
+    """The POST with one carrier: a candidate button's value wins over the (empty) menu."""
+    data = post.copy()
+    chosen = [v for v in data.getlist("carrier") if v]
+    data.setlist("carrier", chosen[-1:] or [""])
+    return data
 
 
 @require_http_methods(["GET", "POST"])
 @staff_required
 def shipment_add(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        form = AddShipmentForm(request.POST)
-        if form.is_valid():
-            carrier: Carrier = form.cleaned_data["carrier"]
-            number = form.cleaned_data["tracking_number"]
-            existing = Shipment.objects.filter(carrier=carrier, tracking_number=number).first()
-            if existing is not None:
-                messages.info(
-                    request,
-                    _("%(number)s is already tracked: here it is.") % {"number": number},
-                )
-                return redirect("staff:shipment_detail", pk=existing.pk)
-            try:
-                shipment = tracking.track_shipment(
-                    carrier_code=carrier.code,
-                    tracking_number=number,
-                    reference=form.cleaned_data["reference"],
-                    customer_name=form.cleaned_data["customer_name"],
-                    customer_email=form.cleaned_data["customer_email"],
-                    customer_postcode=form.cleaned_data["customer_postcode"],
-                    interactive=True,
-                )
-            except TrackingInputError as exc:
-                form.add_error("tracking_number", exc.message)
-            except ShipEngineError as exc:
-                form.add_error(
-                    None,
-                    _("The carrier's tracking service did not give an answer: %(error)s")
-                    % {"error": exc.one_line()},
-                )
+    """Add a package. The carrier is recognised from the number as on the public page (asked
+    only when the format fits several, with those as buttons). The tracking is fetched at once;
+    when the API is failing the package is saved anyway and a worker fetches it later."""
+    if request.method != "POST":
+        initial = {k: request.GET[k] for k in ("carrier", "tracking_number") if request.GET.get(k)}
+        return _add_page(request, AddShipmentForm(initial=initial))
+    form = AddShipmentForm(_chosen_carrier(request.POST))
+    if not form.is_valid():
+        return _add_page(request, form)
+    carrier: Carrier | None = form.cleaned_data["carrier"]
+    number: str = form.cleaned_data["tracking_number"]
+    if carrier is None:
+        detection = carrier_formats.detect(number)
+        active = {c.code: c for c in Carrier.objects.active()}
+        if not detection.is_certain or detection.carrier not in active:
+            candidates = [active[c] for c in detection.candidates if c in active]
+            if candidates:
+                message = _("This number could be from more than one carrier: choose one.")
             else:
-                messages.success(request, _("Added %(number)s.") % {"number": number})
-                return redirect("staff:shipment_detail", pk=shipment.pk)
-        status = 422 if form.errors else 200
-        return render(request, "tracking/staff/shipment_add.html", {"form": form}, status=status)
-    initial = {k: request.GET[k] for k in ("carrier", "tracking_number") if request.GET.get(k)}
-    return render(
-        request, "tracking/staff/shipment_add.html", {"form": AddShipmentForm(initial=initial)}
+                message = _("The carrier cannot be told from this number: choose it below.")
+            form.add_error("carrier", message)
+            return _add_page(request, form, candidates=candidates)
+        carrier = active[detection.carrier]
+        number = detection.number or number
+    codes = carrier_formats.codes_for(carrier.code)
+    existing = Shipment.objects.filter(carrier__code__in=codes, tracking_number=number).first()
+    if existing is not None:
+        messages.info(request, _("%(number)s is already tracked: here it is.") % {"number": number})
+        return redirect("staff:shipment_detail", pk=existing.pk)
+    details = {
+        "reference": form.cleaned_data["reference"],
+        "customer_name": form.cleaned_data["customer_name"],
+        "customer_email": form.cleaned_data["customer_email"],
+        "customer_postcode": form.cleaned_data["customer_postcode"],
+    }
+    try:
+        shipment = tracking.track_shipment(
+            carrier_code=carrier.code, tracking_number=number, interactive=True, **details
+        )
+    except TrackingInputError as exc:
+        form.add_error("tracking_number", exc.message)
+        return _add_page(request, form)
+    except ShipEngineError as exc:
+        if _api_refused_the_number(exc):
+            form.add_error(
+                None,
+                _("The carrier's tracking service did not give an answer: %(error)s")
+                % {"error": exc.one_line()},
+            )
+            return _add_page(request, form)
+        return _save_for_later(request, form, carrier, number, details, exc)
+    messages.success(request, _("Added %(number)s.") % {"number": number})
+    return redirect("staff:shipment_detail", pk=shipment.pk)
+
+
+def _save_for_later(
+    request: HttpRequest,
+    form: AddShipmentForm,
+    carrier: Carrier,
+    number: str,
+    details: dict[str, str],
+    error: ShipEngineError,
+) -> HttpResponse:
+    with transaction.atomic():
+        report = registration.register_shipments(
+            items=[
+                registration.ShipmentInput(
+                    tracking_number=number,
+                    carrier_code=carrier.code,
+                    **details,
+                )
+            ]
+        )
+        tasks.enqueue_fetches(report.to_fetch)
+    [outcome] = report.outcomes
+    if outcome.error is not None or outcome.shipment_id is None:
+        form.add_error(None, outcome.error.message if outcome.error else _("Not saved."))
+        return _add_page(request, form)
+    messages.warning(
+        request,
+        _(
+            "Saved %(number)s, but the carrier's tracking service is not answering "
+            "(%(error)s). The tracking will be fetched in the background as soon as it answers."
+        )
+        % {"number": number, "error": error.one_line()},
     )
+    return redirect("staff:shipment_detail", pk=outcome.shipment_id)
 
 
 #: Events per page of the staff timeline: a shipment with 100,000 events still loads fast.
@@ -182,9 +295,14 @@ def _detail_context(
     has_older = len(events) > TIMELINE_PAGE_SIZE
     events = events[:TIMELINE_PAGE_SIZE]
     raw = shipment.raw_response
+    notes = list(shipment.staff_notes.newest_first()[: NOTES_SHOWN + 1])
     facts = shipment_facts(shipment, events, carrier_names=carrier_names())
     return {
         "shipment": shipment,
+        "notes": notes[:NOTES_SHOWN],
+        "more_notes": len(notes) > NOTES_SHOWN,
+        "note_form": NoteForm(),
+        "public_url": public_url(shipment),
         "facts": facts,
         "our_estimate": our_estimate(shipment, carrier_name=facts.carrier_name),
         "eta": eta_text(shipment),
