@@ -105,3 +105,8 @@ facts.Facts.last_scan_utc
 from tracking.web import auth as web_auth
 
 web_auth.LogoutView.next_page
+
+# Read by templates/tracking/staff/_emails.html.
+from tracking.presentation.notifications import NotificationRow
+
+NotificationRow.when_iso

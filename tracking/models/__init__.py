@@ -6,6 +6,17 @@ from .carriers import Carrier, CarrierQuerySet, InactiveReason
 from .coordination import LookupThrottle, RateLimitState, WebhookReceipt, WebhookReceiptQuerySet
 from .events import TrackingEvent, TrackingEventQuerySet
 from .imports import ImportItem, ImportJob, ImportRowError
+from .notifications import (
+    EMAIL_MAX,
+    Frequency,
+    Notification,
+    NotificationKind,
+    NotificationQuerySet,
+    NotificationState,
+    Subscription,
+    SubscriptionQuerySet,
+    SubscriptionSource,
+)
 from .outbox import ChangeKind, ChangeRecord, ChangeRecordQuerySet
 from .shipments import Shipment, ShipmentQuerySet, new_public_token
 from .webhook_endpoints import (
@@ -19,6 +30,7 @@ from .webhook_endpoints import (
 from .workers import QueuedRefresh, WorkerHeartbeat
 
 __all__ = [
+    "EMAIL_MAX",
     "RESPONSE_BODY_MAX",
     "ApiCall",
     "ApiCallQuerySet",
@@ -31,16 +43,24 @@ __all__ = [
     "ChangeRecord",
     "ChangeRecordQuerySet",
     "DeliveryState",
+    "Frequency",
     "IdempotencyRecord",
     "ImportItem",
     "ImportJob",
     "ImportRowError",
     "InactiveReason",
     "LookupThrottle",
+    "Notification",
+    "NotificationKind",
+    "NotificationQuerySet",
+    "NotificationState",
     "QueuedRefresh",
     "RateLimitState",
     "Shipment",
     "ShipmentQuerySet",
+    "Subscription",
+    "SubscriptionQuerySet",
+    "SubscriptionSource",
     "TrackingEvent",
     "TrackingEventQuerySet",
     "WebhookAttempt",

@@ -13,6 +13,7 @@ urlpatterns = [
     path("shipments/<int:pk>/", shipments.shipment_detail, name="shipment_detail"),
     path("shipments/<int:pk>/refresh/", shipments.shipment_refresh, name="shipment_refresh"),
     path("shipments/<int:pk>/details/", shipments.shipment_update, name="shipment_update"),
+    path("shipments/<int:pk>/send-link/", shipments.shipment_send_link, name="shipment_send_link"),
     path("login/", auth.login, name="login"),
     path("logout/", auth.logout, name="logout"),
     path("import/", imports.import_upload, name="import"),
