@@ -13,9 +13,10 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.concurrency import run_concurrently
+from tests.conftest import EPOCH
 from tests.factories import ShipmentFactory
 from tests.smtp import SmtpSink
-from tracking import tasks
+from tracking import services, tasks
 from tracking.models import (
     ChangeRecord,
     Frequency,
@@ -26,6 +27,7 @@ from tracking.models import (
     Subscription,
     SubscriptionSource,
 )
+from tracking.sandbox import Sandbox, serve_in_thread
 from tracking.services import ingest, notifications, outbox
 from tracking.shipengine import TrackingInfo
 
@@ -410,3 +412,58 @@ def test_unsubscribing_cancels_what_is_still_waiting(smtp, shipment, seed_exampl
     notifications.send_due()
     assert smtp.to(ADDRESS) == []
     assert Notification.objects.get().state == NotificationState.CANCELLED
+
+
+# -- the same scan by a webhook and a poll, and a replayed webhook (through the real endpoint) ------
+DELIVERED_UPS = "1Z5R89390357567127"  # the sandbox's delivered parcel (signed for by J SMITH)
+WEBHOOK_URL = "/webhooks/shipengine/track/"
+
+
+@pytest.fixture(scope="module")
+def signer():
+    return Sandbox(epoch=EPOCH, clock=lambda: EPOCH)
+
+
+@pytest.fixture(scope="module")
+def jwks_url(signer):
+    with serve_in_thread(signer) as base:
+        yield f"{base}/jwks"
+
+
+@pytest.fixture
+def delivered_parcel(smtp, settings, jwks_url) -> Shipment:
+    settings.SHIPENGINE_WEBHOOK_JWKS_URL = jwks_url
+    settings.SHIPENGINE_WEBHOOK_SECRET = ""
+    parcel = ShipmentFactory(carrier__code="ups", tracking_number=DELIVERED_UPS)
+    subscribe(parcel)
+    return parcel
+
+
+def post_webhook(client, body: bytes, headers: dict[str, str]):
+    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+    return client.post(WEBHOOK_URL, data=body, content_type="application/json", **extra)
+
+
+def test_a_replayed_webhook_sends_nothing_more(client, signer, delivered_parcel, smtp):
+    body = signer.track_webhook_body("ups", DELIVERED_UPS)
+    headers = signer.sign_webhook(body)
+    for _ in range(3):  # ShipEngine retries a delivery it thinks failed
+        assert post_webhook(client, body, headers).status_code == 200
+        outbox.dispatch()
+        notifications.send_due()
+    assert [m["Subject"] for m in smtp.to(ADDRESS)] == ["Your parcel: Delivered"]
+
+
+def test_a_webhook_then_a_poll_of_the_same_scans_send_one_email(
+    client, signer, delivered_parcel, smtp, settings
+):
+    body = signer.track_webhook_body("ups", DELIVERED_UPS)
+    assert post_webhook(client, body, signer.sign_webhook(body)).json()["outcome"] == "ingested"
+    outbox.dispatch()
+    notifications.send_due()
+    settings.SHIPENGINE_SANDBOX_EPOCH = EPOCH.isoformat()
+    services.refresh_shipment(shipment_id=delivered_parcel.pk)  # the poll: the same scans
+    outbox.dispatch()
+    notifications.send_due()
+    assert len(smtp.to(ADDRESS)) == 1
+    assert Notification.objects.filter(shipment=delivered_parcel).count() == 1
