@@ -16,8 +16,12 @@ wsgi_app = "shiptrack.wsgi:application"
 
 # Behind a reverse proxy (TLS ends there) on the same host by default.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-# Pages are short database reads: a few processes per core, a few threads each to overlap the
-# database round trips. WEB_CONCURRENCY is the usual name platforms set.
+# Pages are short database reads: a few processes per core (Python runs one thread at a time per
+# process), two threads each to overlap the database round trips. Measured on 2 cores with the
+# load test (docs/performance.md, "Load test"): 5 x 2 gave 373 public pages/s and 61 staff
+# searches/s on PostgreSQL; 4 x 4, 3 x 4, 2 x 8 and 8 x 1 were no better (search needs processes,
+# the public pages' per-process cache wants few of them; PUBLIC_PAGE_CACHE_URL shares one).
+# WEB_CONCURRENCY is the usual name platforms set.
 workers = _int("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1)
 threads = _int("GUNICORN_THREADS", 2)
 worker_class = "gthread" if threads > 1 else "sync"

@@ -122,7 +122,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # What is cached is short-lived and safe to lose: the status counts of an unsearched staff list
 # and the public carrier menu. Per process by default; CACHE_URL (e.g. a Redis or memcached URL,
 # django-environ's format) shares it between processes.
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://shiptrack")}
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="locmemcache://shiptrack"),
+    # Rendered public tracking pages (a few tens of KB each), keyed on the shipment's state: a
+    # page opened again costs one indexed query. Per process by default (locmem keeps the most
+    # recent MAX_ENTRIES); a shared PUBLIC_PAGE_CACHE_URL serves every process from one copy.
+    "public_pages": env.cache_url(
+        "PUBLIC_PAGE_CACHE_URL", default="locmemcache://shiptrack-public-pages?MAX_ENTRIES=3000"
+    ),
+}
 
 # --- Users and login ------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -379,9 +387,13 @@ IMPORT_STALE_MINUTES = env.int("IMPORT_STALE_MINUTES", default=10)
 # Seconds the per-status counts of an unsearched list are reused (over a whole table they are the
 # page's costliest query). 0: counted on every request.
 STAFF_STATUS_COUNTS_CACHE_SECONDS = env.int("STAFF_STATUS_COUNTS_CACHE_SECONDS", default=30)
-# A staff search counts at most this many matches (a hub city can match a third of all
-# shipments); past it the page shows "10,000+" and pages through the first ones.
+# A staff search sorts and counts at most this many matches (a hub city can match a third of all
+# shipments); past it the page says "more than 10,000", walks the newest-first index instead
+# and shows lower bounds per status (queries/shipment_list.py).
 STAFF_SEARCH_COUNT_CAP = env.int("STAFF_SEARCH_COUNT_CAP", default=10_000)
+# A staff search (all its queries) is stopped after this long, and when the same person starts
+# another one (queries/search_guard.py).
+STAFF_SEARCH_TIMEOUT_MS = env.int("STAFF_SEARCH_TIMEOUT_MS", default=3000)
 
 
 # --- E-mail (customer updates; services/notifications.py) -------------------------------------
@@ -484,3 +496,6 @@ PUBLIC_STALE_MINUTES = env.int("PUBLIC_STALE_MINUTES", default=30)
 # An open tracking page checks for news this often (seconds) until the parcel is delivered.
 # 0: never (the page says to reload instead).
 PUBLIC_PAGE_REFRESH_SECONDS = env.int("PUBLIC_PAGE_REFRESH_SECONDS", default=120)
+# Seconds a rendered tracking page is kept (it is keyed on the shipment's state, so a change is
+# never served stale; this only bounds memory). 0: render every time.
+PUBLIC_PAGE_CACHE_SECONDS = env.int("PUBLIC_PAGE_CACHE_SECONDS", default=3600)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from tracking.models import ApiCall, Carrier, Shipment, TrackingEvent
+from tracking.services import search_index
 
 
 class CarrierFactory(DjangoModelFactory):
@@ -88,6 +89,8 @@ def add_events(
         }
         events.append(TrackingEventFactory.build(shipment=shipment, **values))
     created = TrackingEvent.objects.bulk_create(events)
+    # The ingest records each new place for the staff search; these events skip the ingest.
+    search_index.link_places(visits=[(e.shipment_id, e) for e in created])
     Shipment.objects.filter(pk=shipment.pk).update(event_count=shipment.events.count())
     shipment.refresh_from_db(fields=["event_count"])
     return created

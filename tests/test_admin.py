@@ -33,6 +33,12 @@ T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
 # --- helpers ----------------------------------------------------------------------------------
+def make_shipment(carrier: str | Carrier = "ups", number: str = "1Z000", **fields) -> Shipment:
+    if isinstance(carrier, str):
+        carrier = Carrier.objects.get(code=carrier)
+    return Shipment.objects.create(carrier=carrier, tracking_number=number, **fields)
+
+
 def messages_of(response) -> list[tuple[int, str]]:
     return [(m.level, str(m)) for m in response.context["messages"]]
 

@@ -11,9 +11,11 @@ TRIGGERS = {
     "tracking_shipment_search_ai",
     "tracking_shipment_search_au",
     "tracking_shipment_search_ad",
-    "tracking_event_search_ai",
-    "tracking_event_search_au",
-    "tracking_event_search_ad",
+    "tracking_tally_ai",
+    "tracking_tally_au",
+    "tracking_tally_ad",
+    "tracking_name_words_ai",
+    "tracking_name_words_au",
 }
 BIG = {"shipment", "trackingevent"}
 

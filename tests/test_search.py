@@ -1,5 +1,6 @@
-"""The staff search: the SQLite trigram index and its triggers, and the plain-lookup path the
-other databases use (run here on SQLite by switching the index off)."""
+"""The staff search's matching (tracking/models/search.py): what one query finds, on the SQLite
+trigram table and on the plain row-by-row lookups (the other path, run here by switching the
+table off), and the SQLite table's triggers. PostgreSQL's plans: tests/test_search_plans.py."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from django.db import connection
 from django.utils import timezone
 
 from tracking.models import Carrier, Shipment, TrackingEvent, search
+from tracking.services import search_index
 
 pytestmark = pytest.mark.django_db
-# The FTS5 table and its triggers exist on SQLite only (migration 0003).
+# The FTS5 table and its triggers exist on SQLite only (migration 0011).
 sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite FTS5 index")
 
 
@@ -24,28 +26,25 @@ def ship(number: str, **fields) -> Shipment:
     )
 
 
-def event(shipment: Shipment, key: str, city: str = "", postal: str = "") -> TrackingEvent:
-    return TrackingEvent.objects.create(
+def event(
+    shipment: Shipment, key: str, city: str = "", postal: str = "", state: str = ""
+) -> TrackingEvent:
+    stored = TrackingEvent.objects.create(
         shipment=shipment,
         dedupe_key=key,
         occurred_at=timezone.now() - timedelta(hours=1),
         city_locality=city,
+        state_province=state,
         postal_code=postal,
+        country_code="US",
     )
+    # What the ingest does for each new event (these skip the ingest).
+    search_index.link_places(visits=[(shipment.pk, stored)])
+    return stored
 
 
 def found(q: str) -> set[str]:
     return set(Shipment.objects.search(q).values_list("tracking_number", flat=True))
-
-
-def places(shipment: Shipment) -> str:
-    """The shipment's indexed places, in the order they were first seen."""
-    with connection.cursor() as cur:
-        cur.execute(
-            f"SELECT place FROM {search.PLACE_TABLE} WHERE shipment_id = %s ORDER BY rowid",
-            [shipment.pk],
-        )
-        return " ; ".join(row[0] for row in cur.fetchall())
 
 
 @pytest.fixture
@@ -55,10 +54,18 @@ def data(db):
         reference="ORD-1001",
         customer_name="Ada Lovelace",
         customer_email="ada@example.com",
+        customer_postcode="SW1A 2AA",
+        label_id="se-774201",
     )
-    b = ship("794698432183", carrier="fedex", reference="PO 77/2", customer_name="Grace Hopper")
-    event(a, "a1", "LOUISVILLE", "40209")
-    event(b, "b1", "NEW YORK", "10001")
+    b = ship(
+        "794698432183",
+        carrier="fedex",
+        reference="PO 77/2",
+        customer_name="Grace Hopper",
+        signer="G HOPPER",
+    )
+    event(a, "a1", "LOUISVILLE", "40209", "KY")
+    event(b, "b1", "NEWARK", "07114", "NJ")
     return a, b
 
 
@@ -69,19 +76,33 @@ def path(request, monkeypatch):
     return request.param
 
 
+A, B = "1Z999AA10123456784", "794698432183"
+
+
 @pytest.mark.parametrize(
     ("q", "expected"),
     [
-        ("1Z999AA10123456784", {"1Z999AA10123456784"}),
-        ("aa1012", {"1Z999AA10123456784"}),
-        ("7946 9843", {"794698432183"}),
-        ("ord-1001", {"1Z999AA10123456784"}),
-        ("PO 77/2", {"794698432183"}),
-        ("hopper", {"794698432183"}),
-        ("ADA@EXAMPLE", {"1Z999AA10123456784"}),
-        ("louisville", {"1Z999AA10123456784"}),
-        ("10001", {"794698432183"}),
-        ("  ", {"1Z999AA10123456784", "794698432183"}),  # empty: everything
+        (A, {A}),
+        ("aa1012", {A}),  # part of a number, any case
+        ("7946 9843", {B}),  # typed with spaces
+        ("ord-1001", {A}),  # reference
+        ("PO 77/2", {B}),
+        ("hopper", {B}),  # customer name (and signer)
+        ("ADA@EXAMPLE", {A}),  # email
+        ("SW1A 2AA", {A}),  # customer postcode
+        ("se-774201", {A}),  # label id, whole
+        ("774201", {A}),  # label id, part
+        ("G HOPPER", {B}),  # the signer
+        ("louisville", {A}),  # a place of its events
+        ("40209", {A}),  # a postcode of its events
+        ("Newark NJ", {B}),
+        ("Newark, NJ", {B}),
+        ("newark,nj 07114", {B}),
+        ("NJ", {B}),  # a state on its own
+        ("ky", {A}),
+        ("FedEx", {B}),  # the carrier's name
+        ("fedex", {B}),  # ... or code
+        ("  ", {A, B}),  # empty: everything
         ("zzzz", set()),
     ],
 )
@@ -89,7 +110,7 @@ def test_both_paths_find_the_same(data, path, q, expected):
     assert found(q) == expected
 
 
-def test_short_queries_match_exact_values_only(data, path):
+def test_short_queries_match_exact_values_and_codes_only(data, path):
     ship("Z9", reference="R1")
     assert found("Z9") == {"Z9"}
     assert found("r1") == set()  # references are exact, as typed
@@ -98,71 +119,91 @@ def test_short_queries_match_exact_values_only(data, path):
 
 
 @pytest.mark.parametrize(
-    "q", ['"', 'a"b', "OR", "NEAR(a b)", "a* OR b", "-x", "^abc", "col:abc", "'"]
+    "q", ['"', 'a"b', "OR", "NEAR(a b)", "a* OR b", "-x", "^abc", "col:abc", "'", "%", "_", "%_%"]
 )
 def test_query_syntax_is_never_interpreted(data, path, q):
-    # Nothing typed can be FTS query syntax: no error, and only literal matches.
+    # Nothing typed can be FTS or LIKE syntax: no error, and only literal matches.
     assert found(q) == set()
 
 
-@sqlite_only
-def test_partial_place_matches_on_sqlite(data):
-    assert found("LOUISV") == {"1Z999AA10123456784"}
-    assert found("4020") == {"1Z999AA10123456784"}
+def test_terms_are_worked_out_once():
+    carriers = list(Carrier.objects.filter(code__in=["ups", "dhl_express"]))
+    terms = search.terms_for("  DHL   Express ", carriers)
+    assert terms is not None
+    assert terms.q == "DHL Express"
+    assert terms.carrier_ids == (Carrier.objects.get(code="dhl_express").pk,)
+    assert terms.place == "DHL EXPRESS"
+    assert search.terms_for(" ", carriers) is None
+    spaced = search.terms_for("1z 999 aa1", [])
+    assert spaced is not None and spaced.patterns == ("1Z 999 AA1", "1Z999AA1")
+    assert spaced.exact_numbers == ("1Z999AA1",)
+    dashed = search.terms_for("1Z5R-8939-0357", [])
+    assert dashed is not None and dashed.exact_numbers == ("1Z5R-8939-0357", "1Z5R89390357")
+
+
+@pytest.mark.parametrize(
+    ("parts", "text"),
+    [
+        (("Newark", "NJ", "07114", "US"), "NEWARK NJ 07114 US"),
+        (("  St. Louis ", "", "63101", "US"), "ST LOUIS 63101 US"),
+        (("LONDON", "", "SW1A 1AA", "GB"), "LONDON SW1A 1AA GB"),
+        (("Köln", "NRW", "", "DE"), "KÖLN NRW DE"),
+    ],
+)
+def test_place_text_is_what_queries_are_compared_with(parts, text):
+    assert search.place_text(*parts) == text
+    assert search.place_text("newark, nj") == "NEWARK NJ"
 
 
 @sqlite_only
-def test_triggers_follow_inserts_updates_and_deletes(data):
+def test_the_document_table_follows_inserts_updates_and_deletes(data):
     c = ship("NEWPARCEL123", reference="ORD-3")
     assert found("PARCEL12") == {"NEWPARCEL123"}
-    Shipment.objects.filter(pk=c.pk).update(reference="ORD-CHANGED")
+    Shipment.objects.filter(pk=c.pk).update(reference="ORD-CHANGED", signer="M CURIE")
     assert found("ORD-CHANGED") == {"NEWPARCEL123"}
+    assert found("M CURIE") == {"NEWPARCEL123"}
     assert found("ORD-3") == set()
     c.delete()
     assert found("PARCEL12") == set()
     with connection.cursor() as cur:
-        cur.execute(f"SELECT count(*) FROM {search.FTS_TABLE} WHERE rowid = %s", [c.pk or 0])
+        cur.execute(
+            f"SELECT count(*) FROM {search.FTS_TABLE} WHERE {search.FTS_TABLE} MATCH %s",
+            ['"PARCEL12"'],
+        )
         assert cur.fetchone()[0] == 0
 
 
-@sqlite_only
-def test_event_places_are_added_once_and_follow_changes(data):
-    a, _b = data
-    event(a, "a2", "LOUISVILLE", "40209")  # same place again
-    event(a, "a3", "ATLANTA", "30354")
-    event(a, "a4", "", "")  # no place: nothing to add
-    assert places(a) == "LOUISVILLE 40209 ; ATLANTA 30354"
-    assert found("atlanta") == {"1Z999AA10123456784"}
-    TrackingEvent.objects.filter(shipment=a, dedupe_key="a3").update(
-        city_locality="DECATUR", postal_code="30030"
-    )
-    assert found("atlanta") == set()
-    assert found("decatur") == {"1Z999AA10123456784"}
-    TrackingEvent.objects.filter(shipment=a, dedupe_key="a3").delete()
-    assert found("decatur") == set()
-    assert found("louisville") == {"1Z999AA10123456784"}
-
-
-def test_full_saves_do_not_rewrite_the_index_row_needlessly(data):
+def test_full_saves_keep_the_index_right(data):
     a, _ = data
     a.notes = "called the customer"
     a.save()  # every column in the UPDATE: the trigger's WHEN clause skips the index
-    assert found("ORD-1001") == {"1Z999AA10123456784"}
+    assert found("ORD-1001") == {A}
+
+
+def test_a_place_is_stored_once_and_linked_once(data):
+    a, b = data
+    event(a, "a2", "LOUISVILLE", "40209", "KY")  # same place again
+    event(a, "a3", "ATLANTA", "30354", "GA")
+    event(a, "a4")  # no place: nothing to add
+    event(b, "b2", "LOUISVILLE", "40209", "KY")
+    louisville = search.Place.objects.get(text="LOUISVILLE KY 40209 US")
+    assert search.ShipmentPlace.objects.filter(place=louisville).count() == 2
+    assert search.Place.objects.count() == 3
+    assert found("atlanta") == {A}
+    assert found("louisville") == {A, B}
 
 
 @sqlite_only
 def test_rebuild_restores_a_damaged_index(data):
     with connection.cursor() as cur:
-        cur.execute(f"DELETE FROM {search.FTS_TABLE}")
+        cur.execute(f"INSERT INTO {search.FTS_TABLE}({search.FTS_TABLE}) VALUES ('delete-all')")
+        cur.execute("DELETE FROM tracking_shipmentplace")
     assert found("lovelace") == set()
-    assert search.rebuild_sqlite_index() == 2
-    assert found("lovelace") == {"1Z999AA10123456784"}
-    assert found("new york") == {"794698432183"}
-
-
-def test_rebuild_is_a_no_op_elsewhere(data, monkeypatch):
-    monkeypatch.setattr(search, "_has_fts", lambda alias: False)
-    assert search.rebuild_sqlite_index() == 0
+    assert found("newark") == set()
+    counts = search_index.rebuild()
+    assert counts["links"] == 2
+    assert found("lovelace") == {A}
+    assert found("newark") == {B}
 
 
 def test_clean_query_squashes_whitespace_and_limits_length():

@@ -349,8 +349,9 @@ def test_a_batch_ingests_many_answers_in_one_transaction(
     early["events"] = seed_example["events"][3:]
     early["status_code"] = "IT"
     answers = [(sid, info(seed_example)) for sid in ids] + [(ids[0], info(early))]
-    # savepoint/begin, lock+read, keys, one insert, one update per shipment, the outbox records
-    with django_assert_max_num_queries(6 + len(ids)):
+    # savepoint/begin, lock+read, keys, one insert, one update per shipment, the outbox records;
+    # the search's places: read, add the new ones, read them back, one insert of the links
+    with django_assert_max_num_queries(6 + len(ids) + 4):
         results = services.ingest_many(answers=answers)
     assert [r.events_added for r in results] == [6] * 20 + [0]
     assert TrackingEvent.objects.filter(shipment_id__in=ids).count() == 120

@@ -18,6 +18,7 @@ from .notifications import (
     SubscriptionSource,
 )
 from .outbox import ChangeKind, ChangeRecord, ChangeRecordQuerySet
+from .search import NameWord, Place, ShipmentPlace, ShipmentTally
 from .shipments import Shipment, ShipmentQuerySet, new_public_token
 from .webhook_endpoints import (
     RESPONSE_BODY_MAX,
@@ -50,14 +51,18 @@ __all__ = [
     "ImportRowError",
     "InactiveReason",
     "LookupThrottle",
+    "NameWord",
     "Notification",
     "NotificationKind",
     "NotificationQuerySet",
     "NotificationState",
+    "Place",
     "QueuedRefresh",
     "RateLimitState",
     "Shipment",
+    "ShipmentPlace",
     "ShipmentQuerySet",
+    "ShipmentTally",
     "Subscription",
     "SubscriptionQuerySet",
     "SubscriptionSource",

@@ -60,8 +60,9 @@ class ShipmentQuerySet(models.QuerySet["Shipment"]):
         return self.filter(attention_q(reasons, quiet_days=quiet_days, now=now))
 
     def search(self, q: str) -> ShipmentQuerySet:
-        """Tracking number (full or partial), reference, customer name or email, event city or
-        postal code; see search.py."""
+        """Every match of the staff search, unordered (the admin, the CSV export): tracking
+        number (full or partial), label id, reference, customer, signer, carrier, any place of
+        its events; see search.py."""
         return search_shipments(self, q)
 
 
@@ -159,11 +160,19 @@ class Shipment(models.Model):
             models.Index(fields=["tracking_number"], name="shipment_tracking_number"),
             models.Index(fields=["reference"], name="shipment_reference"),
             models.Index(fields=["label_id"], name="shipment_label_id"),
-            models.Index(fields=["status_code", "-last_event_at"], name="shipment_status_last"),
+            # The list's order (newest first, ties by id) whole, within a status and within a
+            # carrier: a page is the first rows of one of these, so LIMIT stops early. The
+            # never-updated (NULL) rows are read apart (queries/shipment_list.py), which keeps
+            # these plain indexes right on both databases.
+            models.Index(
+                fields=["status_code", "-last_event_at", "-id"], name="shipment_status_order"
+            ),
+            models.Index(
+                fields=["carrier", "-last_event_at", "-id"], name="shipment_carrier_order"
+            ),
             # The REST API's status filter, newest first (by id): without it SQLite reads every
             # shipment of the status and sorts them (0.2 s for an exception filter at 1M rows).
             models.Index(fields=["status_code", "-id"], name="shipment_status_newest"),
-            models.Index(fields=["carrier", "-last_event_at"], name="shipment_carrier_last"),
             models.Index(fields=["-last_event_at", "-id"], name="shipment_last_event"),
             models.Index(fields=["estimated_delivery_date"], name="shipment_eta"),
             models.Index(fields=["next_check_at"], name="shipment_next_check"),

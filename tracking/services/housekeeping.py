@@ -20,6 +20,7 @@ from ..models import (
     WebhookDelivery,
     WebhookReceipt,
 )
+from .search_index import compact_tallies
 from .throttling import KEEP_SECONDS
 
 
@@ -75,4 +76,5 @@ def housekeeping(*, now: datetime | None = None, batch_size: int = 5000) -> dict
             "created_at",
             batch_size,
         ),
+        "status_tallies_folded": compact_tallies(),
     }

@@ -17,7 +17,7 @@ Bodies over SHIPENGINE_WEBHOOK_MAX_BYTES are refused before they are read whole.
 
 Ingest: only `resource_type` API_TRACK; the shipment is found by the carrier code and tracking
 number in `data` (or, failing that, in `resource_url`); the answer goes through
-`ingest.ingest_tracking`, the same idempotent path as polling. Every accepted body is remembered
+`ingest.ingest_tracking`, the same idempotent path as polling (one `ingest_many` per delivery). Every accepted body is remembered
 by its SHA-256 (`WebhookReceipt`), in the same transaction as the ingest: a replayed or re-sent
 delivery changes nothing. A delivery for a package we do not track is acknowledged (200, so that
 ShipEngine does not retry it for days) and stores nothing but its receipt: packages are added by
@@ -48,7 +48,7 @@ from ..domain.numbers import normalize_tracking_number
 from ..models import Shipment, WebhookReceipt
 from ..shipengine import ShipEngineError, TrackingInfo, parse_utc, webhook_signatures
 from . import api_client
-from .ingest import ingest_tracking
+from .ingest import ingest_many
 
 logger = logging.getLogger("shiptrack.webhooks")
 
@@ -277,18 +277,19 @@ def ingest(body: bytes) -> Outcome:
         except IntegrityError:
             # The same body was accepted before (a replay, or ShipEngine re-sending it).
             return Outcome(200, "duplicate")
-        for shipment_id in shipment_ids:
+        if shipment_ids:
+            # One ingest for the delivery, however many of our shipments it is for (the same
+            # number under two carrier codes): one row lock each, in id order, one transaction.
             try:
-                result = ingest_tracking(shipment_id=shipment_id, info=delivery.info)
+                results = ingest_many(answers=[(sid, delivery.info) for sid in shipment_ids])
             except (DataError, ValueError, OverflowError) as exc:
                 # Values the reader let through but the database refuses: a 400 (nothing was
                 # stored, not even the receipt), never a 500 that ShipEngine re-sends for days.
                 logger.warning("webhook with unstorable tracking data: %s", exc)
                 raise WebhookRejected(400, "tracking data that cannot be stored") from None
-            events_added += result.events_added
+            events_added = sum(r.events_added for r in results)
         if events_added:
-            receipt.events_added = events_added
-            receipt.save(update_fields=["events_added"])
+            WebhookReceipt.objects.filter(pk=receipt.pk).update(events_added=events_added)
     if not shipment_ids:
         logger.info(
             "webhook for an unknown package %s %s: acknowledged, not stored",

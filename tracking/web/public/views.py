@@ -11,15 +11,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+from datetime import datetime
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.core.cache import BaseCache, caches
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.middleware.csp import get_nonce
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.html import escape
+from django.utils.http import http_date
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ...domain import carrier_formats
@@ -187,22 +198,25 @@ def _not_found_page(request: HttpRequest) -> HttpResponse:
     return render(request, "tracking/public/not_found.html", {"form": LookupForm()}, status=404)
 
 
-@require_GET
-@cache_control(private=True, no_cache=True)
-def track_page(request: HttpRequest, token: str) -> HttpResponse:
-    if not TOKEN_RE.match(token):
-        return _not_found_page(request)
-    shipment = (
-        Shipment.objects.select_related("carrier")
-        .only(*PUBLIC_FIELDS)
-        .filter(public_token=token)
-        .first()
-    )
-    if shipment is None:
-        return _not_found_page(request)
-    shipment, refresh_failed = tracking.refresh_if_stale(shipment=shipment)
+# Holes in a cached rendering, filled for each response: what is different for every request
+# (the CSP nonce, the CSRF token) or with the time (how long ago, in words).
+_NONCE, _CSRF = "@@shiptrack-csp-nonce@@", "@@shiptrack-csrf-token@@"
+_UPDATED, _SCAN = "@@shiptrack-updated-words@@", "@@shiptrack-scan-words@@"
+_CACHE_PREFIX = "shiptrack:public-page:v1:"
+
+
+def _page_stamp(shipment: Shipment) -> str:
+    """Everything of the stored shipment the page shows: the key of its cached rendering (the
+    ingest changes updated_at and the summary with every new event)."""
+    values = [getattr(shipment, name.replace("carrier__", "")) for name in _STAMP_FIELDS]
+    values += [getattr(shipment.carrier, f) for f in ("code", "name", "tracking_url_template")]
+    return hashlib.sha256(repr(values).encode()).hexdigest()[:32]
+
+
+def _render_page(request: HttpRequest, shipment: Shipment, *, show_stale_note: bool) -> str:
+    """The page with its holes (see above): the same for everyone who opens it until the shipment
+    changes."""
     events = list(shipment.events.newest_first().only(*PUBLIC_EVENT_FIELDS)[:MAX_EVENTS])
-    last_updated = shipment.last_checked_at if not shipment.consecutive_failures else None
     context = {
         "shipment": shipment,
         "facts": shipment_facts(shipment, events, carrier_names=carrier_names()),
@@ -215,14 +229,100 @@ def track_page(request: HttpRequest, token: str) -> HttpResponse:
         "events": events,
         "points": map_points(events),
         "carrier_link": shipment.carrier_link,
-        "last_updated": last_updated,
-        "show_stale_note": refresh_failed or shipment.consecutive_failures > 0,
+        "last_updated": _last_updated(shipment),
+        "last_updated_words": _UPDATED,
+        "last_scan_words": _SCAN,
+        "show_stale_note": show_stale_note,
+        "csp_nonce": _NONCE,
+        "csrf_token": _CSRF,
     }
-    response = render(request, "tracking/public/track.html", context)
-    # The token is the key to this page: no search engine, no Referer leaking it onwards.
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
+    return render_to_string("tracking/public/track.html", context, request=request)
+
+
+def _last_updated(shipment: Shipment) -> datetime | None:
+    return shipment.last_checked_at if not shipment.consecutive_failures else None
+
+
+def _time_words(shipment: Shipment) -> tuple[str, str]:
+    """ "3 minutes ago" for the last check and the latest scan, as of now."""
+    updated = _last_updated(shipment)
+    return (
+        str(naturaltime(updated)) if updated else "",
+        str(naturaltime(shipment.last_event_at)) if shipment.last_event_at else "",
+    )
+
+
+@require_GET
+def track_page(request: HttpRequest, token: str) -> HttpResponseBase:
+    """Conditional GET: the ETag is a hash of everything the page says (the shipment's state, the
+    language, the "how long ago" words), so a browser revalidating gets a 304 until something it
+    would show changed; Last-Modified is the shipment's last change. The rendering is cached
+    (PUBLIC_PAGE_CACHE_SECONDS) under the shipment's state: opening a page again costs one
+    indexed query."""
+    if not TOKEN_RE.match(token):
+        return _not_found_page(request)
+    shipment = (
+        Shipment.objects.select_related("carrier")
+        .only(*PUBLIC_FIELDS)
+        .filter(public_token=token)
+        .first()
+    )
+    if shipment is None:
+        return _not_found_page(request)
+    shipment, refresh_failed = tracking.refresh_if_stale(shipment=shipment)
+    stale_note = refresh_failed or shipment.consecutive_failures > 0
+    language = get_language() or ""
+    stamp = _page_stamp(shipment)
+    words = _time_words(shipment)
+    etag = hashlib.sha256(
+        repr((stamp, language, stale_note, words, timezone.now().year)).encode()
+    ).hexdigest()[:32]
+    last_modified = shipment.updated_at
+    headers = {
+        # The token is the key to this page: no search engine, no Referer leaking it onwards.
+        "X-Robots-Tag": "noindex, nofollow",
+        "Referrer-Policy": "no-referrer",
+        "ETag": f'"{etag}"',
+        # Private: the page is for whoever holds the link, not for shared caches. Revalidated
+        # every time (the parcel may have moved); an unchanged page is a 304 without a body.
+        "Cache-Control": "private, no-cache",
+    }
+    conditional = get_conditional_response(
+        request,
+        etag=headers["ETag"],
+        last_modified=int(last_modified.timestamp()) if last_modified else None,
+    )
+    if conditional is not None:
+        for name, value in headers.items():
+            conditional[name] = value
+        return conditional
+    ttl = settings.PUBLIC_PAGE_CACHE_SECONDS
+    key = f"{_CACHE_PREFIX}{token}:{stamp}:{language}:{int(stale_note)}:{timezone.now().year}"
+    html = page_cache().get(key) if ttl > 0 else None
+    if html is None:
+        html = _render_page(request, shipment, show_stale_note=stale_note)
+        if ttl > 0 and not refresh_failed:
+            page_cache().set(key, html, ttl)
+    # Read here, the nonce goes into this response's CSP header too (it is lazy until read).
+    nonce = get_nonce(request)
+    body = (
+        html.replace(_NONCE, str(nonce) if nonce is not None else "")
+        .replace(_CSRF, get_token(request))
+        .replace(_UPDATED, escape(words[0]))
+        .replace(_SCAN, escape(words[1]))
+    )
+    response = HttpResponse(body)
+    for name, value in headers.items():
+        response[name] = value
+    if last_modified:
+        response["Last-Modified"] = http_date(last_modified.timestamp())
+    patch_vary_headers(response, ["Accept-Language", "Cookie"])
     return response
+
+
+def page_cache() -> BaseCache:
+    """The cache of rendered public pages (settings.CACHES["public_pages"])."""
+    return caches["public_pages"]
 
 
 # Only what the page shows is loaded: the staff-only fields never leave the database here.
@@ -245,12 +345,19 @@ PUBLIC_FIELDS = (
     "last_event_description",
     "last_checked_at",
     "consecutive_failures",
+    "updated_at",
+    "event_count",
     "carrier__id",
     "carrier__code",
     "carrier__name",
     "carrier__is_active",
     "carrier__tracking_url_template",
 )
+# The state of the shipment row the page depends on (its events change with event_count,
+# last_event_at and updated_at).
+_STAMP_FIELDS = [
+    name for name in PUBLIC_FIELDS if not name.startswith("carrier__") and name != "id"
+] + ["updated_at", "event_count"]
 PUBLIC_EVENT_FIELDS = (
     "id",
     "shipment_id",

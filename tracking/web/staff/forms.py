@@ -83,6 +83,9 @@ class ShipmentFilterForm(forms.Form):
         label=gettext_lazy("Days without a new event"), required=False, min_value=1, max_value=365
     )
     sort = forms.ChoiceField(label=gettext_lazy("Sort by"), required=False, choices=SORTS)
+    # An exact match (a whole tracking number or reference) is the answer by itself; this asks
+    # for the shipments that merely contain the text too.
+    contains = forms.BooleanField(label=gettext_lazy("Also partial matches"), required=False)
     per_page = forms.TypedChoiceField(
         label=gettext_lazy("Per page"),
         required=False,
@@ -120,6 +123,7 @@ class ShipmentFilterForm(forms.Form):
             quiet_days=data.get("quiet_days") or DEFAULT_QUIET_DAYS,
             sort=sort if sort in ORDERINGS else DEFAULT_SORT,
             per_page=data.get("per_page") or DEFAULT_PER_PAGE,
+            contains=bool(data.get("contains")),
         )
 
 
@@ -142,11 +146,13 @@ _STATE_FIELDS = (
     ("quiet_days", "quiet_days"),
     ("sort", "sort"),
     ("per_page", "per_page"),
+    ("contains", "contains"),
 )
 _DEFAULTS: dict[str, Any] = {
     "sort": DEFAULT_SORT,
     "per_page": DEFAULT_PER_PAGE,
     "quiet_days": None,
+    "contains": False,
 }
 
 

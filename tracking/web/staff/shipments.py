@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import secrets
-from functools import cached_property
+from contextlib import nullcontext
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,49 +30,19 @@ from ...presentation.milestones import milestones
 from ...presentation.notifications import notification_rows
 from ...presentation.words import eta_text, status_words
 from ...queries.carriers import carrier_names
-from ...queries.shipment_list import ListResult, filter_shipments
+from ...queries.search_guard import SearchStopped, search_guard
+from ...queries.shipment_list import (
+    ListPage,
+    PageRequest,
+    filter_shipments,
+    page_params,
+    page_request,
+)
 from ...services import notifications, tracking
 from ...shipengine import ShipEngineError
 from ..auth import staff_required
 from ..htmx import HtmxHttpRequest, render_htmx, wants_partial
 from .forms import AddShipmentForm, ShipmentDetailsForm, read_list_state, state_query
-
-# Columns the list needs; the raw answer and notes can be large and are not shown there.
-LIST_FIELDS = (
-    "id",
-    "carrier_id",
-    "tracking_number",
-    "reference",
-    "customer_name",
-    "customer_email",
-    "status_code",
-    "status_description",
-    "status_detail_code",
-    "carrier_status_description",
-    "last_event_at",
-    "last_event_description",
-    "last_event_location",
-    "estimated_delivery_date",
-    "actual_delivery_date",
-    "consecutive_failures",
-    "exception_description",
-)
-
-
-class ListPaginator(Paginator[Shipment]):
-    """Django's Paginator, counted from the status counts the page shows anyway (no extra COUNT
-    query). A capped search does not know its true count: it is given whole pages up to the cap,
-    so no page is cut short at the cap itself."""
-
-    def __init__(self, result: ListResult, per_page: int) -> None:
-        super().__init__(result.queryset.only(*LIST_FIELDS), per_page)
-        self.result = result
-
-    @cached_property
-    def count(self) -> int:
-        if self.result.capped:
-            return -(-self.result.total // self.per_page) * self.per_page
-        return self.result.total
 
 
 @require_GET
@@ -83,36 +53,64 @@ def shipment_list(request: HtmxHttpRequest) -> HttpResponse:
     result = filter_shipments(state)
     if result.unknown_carrier:
         form.add_error("carrier", _("Unknown carrier %(code)s.") % {"code": repr(state.carrier)})
-    paginator = ListPaginator(result, state.per_page)
-    page = paginator.get_page(request.GET.get("page"))
-    rows: list[Shipment] = list(page.object_list)
+    wanted = page_request(
+        page=request.GET.get("page"),
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        last=request.GET.get("last"),
+    )
+    stopped = ""
+    try:
+        # Everything the page reads from the database, in one guarded transaction: bounded in
+        # time, and given up when the same person starts another search (queries/search_guard).
+        guard = (
+            search_guard(f"user:{request.user.pk}", timeout_ms=settings.STAFF_SEARCH_TIMEOUT_MS)
+            if state.q and not result.answered_exactly()
+            else nullcontext()
+        )
+        with guard:
+            page = result.page(wanted)
+            status_counts = result.status_counts()
+    except SearchStopped as exc:
+        if exc.reason == "superseded":
+            # A newer search of the same person is running; nobody waits for this answer.
+            return HttpResponse(status=204)
+        stopped = exc.reason
+        page = ListPage([], 1, state.per_page, 0, False, False)
+        status_counts = []
+    rows: list[Shipment] = page.rows
     # The carriers were loaded for the filter menu already: no join, no second query.
     carriers: dict[int, Carrier] = {c.pk: c for c in result.carriers}
     for row in rows:
         row.carrier = carriers[row.carrier_id]
     query = state_query(state)
 
-    def page_url(number: int) -> str:
-        return f"?{query}&page={number}" if query else f"?page={number}"
+    def page_url(target: PageRequest | None) -> str:
+        if target is None:
+            return ""
+        params = urlencode(page_params(target))
+        return f"?{query}&{params}" if query else f"?{params}"
 
     context = {
         "filters": result,
         "state": state,
         "form": form,
-        "status_counts": result.status_counts(),
+        "status_counts": status_counts,
         "shipments": rows,
         "page": page,
-        "first_row": page.start_index() if rows else 0,
-        "last_row": page.start_index() + len(rows) - 1 if rows else 0,
-        "total": result.total,
+        "first_row": page.first_row,
+        "last_row": page.last_row,
+        "total": page.total,
+        # A broad search knows a lower bound only: "more than the cap", or "at least" when the
+        # other filters leave fewer of the matches it counted.
+        "more_than": page.more_than,
+        "search_stopped": stopped,
         "query": query,
-        "prev_url": page_url(page.previous_page_number()) if page.has_previous() else "",
-        "next_url": page_url(page.next_page_number()) if page.has_next() else "",
-        "first_url": page_url(1) if page.number > 2 else "",
-        "last_url": page_url(page.paginator.num_pages)
-        if page.number < page.paginator.num_pages - 1
-        else "",
-        "any_shipments": result.total > 0 or state.is_filtered,
+        "prev_url": page_url(page.previous),
+        "next_url": page_url(page.next),
+        "first_url": page_url(PageRequest(1)) if page.number > 2 else "",
+        "last_url": page_url(page.last),
+        "any_shipments": page.total > 0 or state.is_filtered,
     }
     return render_htmx(request, "tracking/staff/shipment_list.html", "results", context)
 
