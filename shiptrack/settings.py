@@ -453,6 +453,9 @@ NOTIFY_MAX_AGE_HOURS = env.int("NOTIFY_MAX_AGE_HOURS", default=72)
 NOTIFY_RETRY_SCHEDULE_SECONDS = [
     int(s) for s in env.list("NOTIFY_RETRY_SCHEDULE_SECONDS", default=[30, 300, 1800, 7200, 21600])
 ]
+# Connections to the mail server one sender keeps open, each sending in its own thread (SMTP is
+# mostly waiting for the server's answers; the next e-mails are rendered meanwhile).
+NOTIFY_SMTP_CONNECTIONS = env.int("NOTIFY_SMTP_CONNECTIONS", default=4)
 # How long the confirmation link of a subscription works (hours), and an unsubscribe link (days).
 NOTIFY_CONFIRM_TOKEN_HOURS = env.int("NOTIFY_CONFIRM_TOKEN_HOURS", default=48)
 NOTIFY_UNSUBSCRIBE_TOKEN_DAYS = env.int("NOTIFY_UNSUBSCRIBE_TOKEN_DAYS", default=180)

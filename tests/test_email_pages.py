@@ -353,3 +353,15 @@ def test_the_subscription_admin_lists_them(admin_client, active):
     response = admin_client.get(reverse("admin:tracking_subscription_changelist"))
     assert "reader@example.com" in parse(response).select_one("#result_list").text
     assert Client().get(reverse("admin:tracking_subscription_changelist")).status_code == 302
+
+
+def test_a_cached_tracking_page_gives_every_visitor_the_same_blank_form(settings, shipment):
+    settings.PUBLIC_PAGE_CACHE_SECONDS = 60
+    url = reverse("public:track_page", args=[shipment.public_token])
+    first = parse(Client().get(url)).select_one("section.email-updates")
+    # Someone subscribes (and gets an error page first): the page others see does not change.
+    Client().post(subscribe_url(shipment), {"email": "bad"})
+    Client().post(subscribe_url(shipment), {"email": "someone@example.com"})
+    second = parse(Client().get(url)).select_one("section.email-updates")
+    assert str(first) == str(second)
+    assert "someone@example.com" not in str(second) and not second.select(".field-error")

@@ -28,6 +28,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,10 +36,11 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.mail import mailers
+from django.core.mail import EmailMessage, mailers
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -434,11 +436,23 @@ def _claim(limit: int, now: datetime) -> list[Notification]:
 
 
 def _events_by_shipment(shipment_ids: Iterable[int]) -> dict[int, list[TrackingEvent]]:
-    found: dict[int, list[TrackingEvent]] = {}
-    for sid in set(shipment_ids):
-        found[sid] = list(
-            TrackingEvent.objects.filter(shipment_id=sid).newest_first()[: mail.EVENTS_FOR_MESSAGE]
+    """The newest scans of each parcel of a batch, in one query (a window function keeps the
+    newest EVENTS_FOR_MESSAGE of each, however many a parcel has)."""
+    found: dict[int, list[TrackingEvent]] = defaultdict(list)
+    newest = (
+        TrackingEvent.objects.filter(shipment_id__in=set(shipment_ids))
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("shipment_id")],
+                order_by=[F("occurred_at").desc(nulls_last=True), F("id").desc()],
+            )
         )
+        .filter(rank__lte=mail.EVENTS_FOR_MESSAGE)
+        .order_by("shipment_id", "rank")
+    )
+    for event in newest:
+        found[event.shipment_id].append(event)
     return found
 
 
@@ -502,18 +516,54 @@ def _record_failure(notification: Notification, failure: mail.SendFailure) -> bo
     return retry
 
 
+class _Lane:
+    """One connection to the mail server and the one thread that uses it. An address always takes
+    the same lane, so its e-mails leave in the order they were made."""
+
+    def __init__(self) -> None:
+        self.backend = mailers.default
+        self.connected = False
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp")
+
+    def _send(self, message: EmailMessage) -> BaseException | None:
+        try:
+            if not self.connected:
+                # Opened here, the connection stays open for the whole run (a backend that opens
+                # it itself in send_messages closes it again after each call).
+                self.backend.open()
+                self.connected = True
+            self.backend.send_messages([message])
+        except Exception as exc:  # every backend's failure is a recorded attempt
+            self.backend.close()  # the next message starts a fresh connection
+            self.connected = False
+            return exc
+        return None
+
+    def submit(self, message: EmailMessage) -> Future[BaseException | None]:
+        return self.thread.submit(self._send, message)
+
+    def close(self) -> None:
+        self.thread.shutdown(wait=True)
+        self.backend.close()
+
+
 def send_due(*, batch_size: int = 100, max_seconds: float = 50.0) -> SendReport:
-    """Send what is due until nothing is (or `max_seconds` have passed): one connection to the
-    mail server for the run, reopened after a failure."""
+    """Send what is due until nothing is (or `max_seconds` have passed).
+
+    Messages are rendered here and sent over NOTIFY_SMTP_CONNECTIONS kept-open connections, each
+    in its own thread (an SMTP exchange is mostly waiting for the server: the next messages are
+    rendered meanwhile). Each outcome is recorded as soon as it is known, per message, so a crash
+    can repeat at most the messages in flight (with the same Message-ID)."""
     sent = failed = 0
     deadline = time.monotonic() + max_seconds
-    backend = mailers.default
+    lanes = [_Lane() for _lane in range(max(1, settings.NOTIFY_SMTP_CONNECTIONS))]
     try:
         while time.monotonic() < deadline:
             batch = _claim(batch_size, timezone.now())
             if not batch:
                 break
             events = _events_by_shipment(n.shipment_id for n in batch)
+            in_flight: list[tuple[Notification, EmailMessage, Future[BaseException | None]]] = []
             for notification in batch:
                 if not _still_wanted(notification):
                     Notification.objects.filter(pk=notification.pk).update(
@@ -526,22 +576,24 @@ def send_due(*, batch_size: int = 100, max_seconds: float = 50.0) -> SendReport:
                     events.get(notification.shipment_id, []),
                     _links(notification),
                 )
-                try:
-                    backend.send_messages([message])
-                except Exception as exc:  # every backend's failure is a recorded attempt
+                lane = lanes[int(recipient_hash(notification.recipient)[:8], 16) % len(lanes)]
+                in_flight.append((notification, message, lane.submit(message)))
+            for notification, sent_message, outcome in in_flight:
+                error = outcome.result()
+                if error is not None:
                     failed += 1
-                    _record_failure(notification, mail.classify(exc))
-                    backend.close()  # the next message starts a fresh connection
+                    _record_failure(notification, mail.classify(error))
                     continue
                 sent += 1
                 _record_sent(
                     notification,
-                    subject=str(message.subject),
-                    text=str(message.body),
-                    msg_id=message.extra_headers["Message-ID"],
+                    subject=str(sent_message.subject),
+                    text=str(sent_message.body),
+                    msg_id=sent_message.extra_headers["Message-ID"],
                 )
     finally:
-        backend.close()
+        for lane in lanes:
+            lane.close()
     return SendReport(sent=sent, failed_attempts=failed, next_retry_at=next_retry_at())
 
 
