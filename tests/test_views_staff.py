@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -378,6 +379,11 @@ def test_empty_database_invites_adding_a_package(staff_client):
     assert "No shipments yet" in html and ADD in html
 
 
+# On PostgreSQL the search guard puts its settings back after a search inside the test's own
+# transaction (queries/search_guard.py): one query a request outside tests does not make.
+GUARD_RESET = 1 if connection.vendor == "postgresql" else 0
+
+
 def test_list_query_count_does_not_grow_with_page_size(staff_client, django_assert_max_num_queries):
     # Session, user, carriers, counts (the tallies), the page (and, when it is short, the rows
     # never updated); a search: its transaction, the exact path, each index, the matches'
@@ -395,7 +401,7 @@ def test_list_query_count_does_not_grow_with_page_size(staff_client, django_asse
     with django_assert_max_num_queries(6):
         response = staff_client.get(LIST, {"per_page": "100"})
     assert len(numbers_in(response.content.decode())) == 100
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(10 + GUARD_RESET):
         staff_client.get(LIST, {"q": "MANY", "status": "IT", "attention": "quiet"}, **HX)
 
 
@@ -406,7 +412,7 @@ def test_a_broad_search_counts_only_up_to_the_cap(
     for i in range(14):
         ShipmentFactory(in_transit=True, tracking_number=f"HUB{i:04d}")
     ShipmentFactory(in_transit=True, tracking_number="OTHER0001")
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(13 + GUARD_RESET):
         html = staff_client.get(LIST, {"q": "HUB0"}).content.decode()
     assert "more than 10 matches" in html
     assert len(numbers_in(html)) == 14  # the page itself is not cut short

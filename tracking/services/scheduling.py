@@ -25,6 +25,7 @@ worker may wait) releases the rest of the chunk, so they are queued again, and l
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,11 +39,17 @@ from django.utils import timezone
 from ..domain.refresh_policy import ACTIVE
 from ..domain.statuses import FINAL
 from ..models import ApiCall, QueuedRefresh, Shipment, ShipmentQuerySet
-from ..shipengine import BadResponseError, NotSent, ShipEngineError
-from . import stopping
+from ..shipengine import (
+    BadResponseError,
+    NotSent,
+    ShipEngineClient,
+    ShipEngineError,
+    TrackingInfo,
+)
+from . import api_client, stopping
 from .api_rate_limit import shared_rate_limiter
 from .refresh import record_failure
-from .tracking import refresh_shipment
+from .tracking import fetch_answer, store_answers
 
 logger = logging.getLogger("shiptrack.scheduler")
 
@@ -210,8 +217,21 @@ def _release(shipment_ids: Sequence[int], token: str) -> int:
     return deleted
 
 
-def serve(*, shipment_ids: Sequence[int], token: str, now: datetime | None = None) -> Served:
-    """Refresh the shipments of one claim (the refresh_many task)."""
+#: Seconds a worker keeps fetched answers before storing them: answers of one chunk are stored
+#: together (one transaction, one outbox dispatch), but none waits long for a slow API.
+STORE_EVERY_SECONDS = 2.0
+
+
+def serve(
+    *,
+    shipment_ids: Sequence[int],
+    token: str,
+    now: datetime | None = None,
+    client: ShipEngineClient | None = None,
+) -> Served:
+    """Refresh the shipments of one claim (the refresh_many task): fetch each answer, store them
+    in batches (`tracking.store_answers`); a shipment leaves the queue with its stored answer, so
+    a worker that dies holding fetched answers loses nothing (they are queued and fetched again)."""
     result = Served()
     ids = list(shipment_ids)
     rows = {
@@ -221,7 +241,25 @@ def serve(*, shipment_ids: Sequence[int], token: str, now: datetime | None = Non
         ).values_list("shipment_id", "queued_at", "reason")
     }
     shipments = Shipment.objects.select_related("carrier").in_bulk([i for i in ids if i in rows])
+    client = client or api_client.get_client()
+    fetched: list[tuple[int, TrackingInfo]] = []
+    oldest = 0.0
+
+    def store() -> None:
+        stored = store_answers(answers=fetched, on_stored=lambda done: _release(done, token))
+        for (shipment_id, _info), outcome in zip(fetched, stored, strict=True):
+            if isinstance(outcome, ShipEngineError):
+                result.failed += 1
+                result.errors.append(f"{shipment_id}: {outcome.code}")
+                _done(shipment_id, token)
+            else:
+                result.refreshed += 1
+                result.events_added += outcome.events_added
+        fetched.clear()
+
     for position, shipment_id in enumerate(ids):
+        if fetched and time.monotonic() - oldest >= STORE_EVERY_SECONDS:
+            store()
         if shipment_id not in rows:
             result.skipped += 1  # served by another task, or reaped and queued again
             continue
@@ -234,29 +272,31 @@ def serve(*, shipment_ids: Sequence[int], token: str, now: datetime | None = Non
             _done(shipment_id, token)
             continue
         try:
-            ingest = refresh_shipment(shipment_id=shipment_id)
+            info = fetch_answer(shipment=shipment, client=client)
         except NotSent as exc:
             # Nothing was asked of the API: give the rest back to the queue, unharmed.
             logger.info("refresh chunk released (%s): %s", exc.code, exc.one_line())
             result.released += _release(ids[position:], token)
             break
-        except ShipEngineError as exc:  # recorded on the shipment by refresh_shipment
+        except ShipEngineError as exc:  # recorded on the shipment by fetch_answer
             result.failed += 1
             result.errors.append(f"{shipment_id}: {exc.code}")
-        except Shipment.DoesNotExist:
-            result.skipped += 1
         except Exception as exc:
-            # An answer the database would not take, or a bug: recorded on the shipment (with
-            # back-off), never a silent task failure that the scheduler repeats every minute.
+            # A bug: recorded on the shipment (with back-off), never a silent task failure that
+            # the scheduler repeats every minute.
             logger.exception("refresh of shipment %s failed unexpectedly", shipment_id)
             record_failure(
                 shipment_id=shipment_id,
-                error=BadResponseError(f"The answer could not be stored: {type(exc).__name__}"),
+                error=BadResponseError(f"The answer could not be read: {type(exc).__name__}"),
             )
             result.failed += 1
             result.errors.append(f"{shipment_id}: {type(exc).__name__}")
         else:
-            result.refreshed += 1
-            result.events_added += ingest.events_added
+            if not fetched:
+                oldest = time.monotonic()
+            fetched.append((shipment_id, info))
+            continue
         _done(shipment_id, token)
+    if fetched:
+        store()
     return result
