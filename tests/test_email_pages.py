@@ -245,7 +245,7 @@ def test_staff_send_the_tracking_link_and_see_it_listed(staff_client, settings):
     assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
     page = parse(staff_client.get(reverse("staff:shipment_detail", args=[parcel.pk])))
-    rows = page.select(".emails-table tbody tr")
+    rows = page.select(".emails-list .email-item")
     assert len(rows) == 1
     assert "buyer@example.com" in rows[0].text and "Sent" in rows[0].text
     assert "Track your parcel" in rows[0].select_one("pre.email-text").text
@@ -288,7 +288,7 @@ def test_the_shipment_page_costs_the_same_queries_with_many_emails(
     staff_client.get(url)  # warm the carrier-name cache
     with django_assert_max_num_queries(5):
         response = staff_client.get(url)
-    assert len(parse(response).select(".emails-table tbody tr")) == 30
+    assert len(parse(response).select(".emails-list .email-item")) == 30
 
 
 def test_demo_mode_writes_the_email_under_var_mail(staff_client, settings, tmp_path: Path):

@@ -153,6 +153,9 @@ def build(
             "language": translation.get_language(),
             "confirm_hours": settings.NOTIFY_CONFIRM_TOKEN_HOURS,
         }
+        scan = context["last_scan"]
+        if scan and line.detail == " · ".join(p for p in (scan["what"], scan["where"]) if p):
+            context["headline_detail"] = ""  # the "last scan" line says it already
         subject = _subject(notification, shipment, status)
         context["subject"] = subject
         text = render_to_string("tracking/email/message.txt", context)
