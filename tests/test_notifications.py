@@ -467,3 +467,31 @@ def test_a_webhook_then_a_poll_of_the_same_scans_send_one_email(
     notifications.send_due()
     assert len(smtp.to(ADDRESS)) == 1
     assert Notification.objects.filter(shipment=delivered_parcel).count() == 1
+
+
+def test_a_staff_send_does_not_subscribe_the_customer_without_notify_customers(
+    smtp, seed_example, settings
+):
+    settings.NOTIFY_CUSTOMERS = False
+    parcel = ShipmentFactory(carrier__code="usps", tracking_number="Q4", customer_email=ADDRESS)
+    notifications.send_tracking_link(shipment_id=parcel.pk, request_key="press-1")
+    notifications.send_due()
+    assert len(smtp.to(ADDRESS)) == 1  # the link staff sent
+    deliver(parcel, answer(seed_example))
+    assert len(smtp.to(ADDRESS)) == 1  # no milestone e-mail: nobody asked for those
+
+
+def test_a_changed_customer_email_moves_the_updates_to_the_new_address(
+    smtp, seed_example, settings
+):
+    settings.NOTIFY_CUSTOMERS = True
+    parcel = ShipmentFactory(
+        carrier__code="usps", tracking_number="Q5", customer_email="old@example.com"
+    )
+    deliver(parcel, answer(in_transit(seed_example)))
+    # The consumer made the customer's row (so an unsubscribe would be remembered).
+    assert Subscription.objects.get(shipment=parcel).email == "old@example.com"
+    Shipment.objects.filter(pk=parcel.pk).update(customer_email="new@example.com")
+    deliver(parcel, answer(seed_example))
+    assert smtp.to("old@example.com") == []
+    assert len(smtp.to("new@example.com")) == 1

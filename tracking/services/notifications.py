@@ -350,6 +350,10 @@ def fan_out(records: Sequence[ChangeRecord]) -> None:
         shipment_id__in=shipment_ids, unsubscribed_at__isnull=True
     ):
         is_customer = customers.get(subscription.shipment_id) == subscription.email
+        if subscription.source == SubscriptionSource.CUSTOMER and not is_customer:
+            # A stored customer e-mail (or a staff send to it) asked for nothing itself: it hears
+            # of milestones only while NOTIFY_CUSTOMERS is on and it is still the stored one.
+            continue
         if subscription.confirmed_at is None and not is_customer:
             continue  # not confirmed yet: nothing is sent before the link is followed
         by_shipment[subscription.shipment_id].append(subscription)
