@@ -116,3 +116,32 @@ web_auth.LogoutView.next_page
 from tracking.presentation.notifications import NotificationRow
 
 NotificationRow.when_iso
+
+# The naive baseline our estimate is measured against (benchmarks/estimates.py).
+from tracking.domain import estimates as domain_estimates
+
+domain_estimates.naive
+
+
+# The analytics page's sections ({{ s.chart }}, {{ s.legend }}, ...) and freshness note, read by
+# templates/tracking/staff/analytics.html; the form's period field, read by the form by name.
+from tracking.presentation import analytics as presentation_analytics
+from tracking.queries import analytics as queries_analytics
+from tracking.web.staff import analytics as web_analytics
+
+presentation_analytics.Section.chart
+presentation_analytics.Section.legend
+presentation_analytics.Section.empty
+presentation_analytics.Section.has_data
+queries_analytics.Freshness.waiting_since
+web_analytics.AnalyticsForm.period
+
+
+# Our estimate in the API's schema (filled from presentation/estimates.api_estimate's keys).
+from tracking.api import schemas
+
+schemas.PredictedDeliveryOut.window_share
+schemas.PredictedDeliveryOut.based_on_parcels
+schemas.PredictedDeliveryOut.origin_region
+schemas.PredictedDeliveryOut.destination_region
+schemas.ShipmentOut.predicted_delivery

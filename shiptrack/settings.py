@@ -465,6 +465,16 @@ NOTIFY_SUBSCRIBE_RATE_LIMIT = env.int("NOTIFY_SUBSCRIBE_RATE_LIMIT", default=5)
 NOTIFY_SUBSCRIBE_RATE_WINDOW_SECONDS = env.int("NOTIFY_SUBSCRIBE_RATE_WINDOW_SECONDS", default=3600)
 NOTIFY_CONFIRM_RESEND_MINUTES = env.int("NOTIFY_CONFIRM_RESEND_MINUTES", default=10)
 
+# --- Analytics and our delivery estimate (services/analytics*.py, services/estimates.py) -------
+# The deliveries our estimate and "quiet longer than usual" rest on: the last this many days.
+ANALYTICS_HISTORY_DAYS = env.int("ANALYTICS_HISTORY_DAYS", default=90)
+# Fewer comparable delivered parcels than this (per carrier and lane, or wider group): no estimate.
+ESTIMATE_MIN_PARCELS = env.int("ESTIMATE_MIN_PARCELS", default=20)
+# Minutes between recounts of the parcels quiet for longer than their lane's usual gap.
+ANALYTICS_QUIET_REFRESH_MINUTES = env.int("ANALYTICS_QUIET_REFRESH_MINUTES", default=15)
+# Estimates one scheduler run works out again at most (the rest wait for the next run).
+ANALYTICS_SWEEP_BATCH = env.int("ANALYTICS_SWEEP_BATCH", default=2000)
+
 # --- Public tracking page and branding --------------------------------------------------------
 BRAND_NAME = env.str("BRAND_NAME", default="shiptrack")
 # A logo the page can load: a path on this site (/static/...) or an https URL whose host is also

@@ -23,7 +23,15 @@ from django_tasks_db.models import DBTaskResult
 from .domain.numbers import TrackingInputError
 from .models import ImportJob, Shipment
 from .ops.logging import logged_task
-from .services import import_jobs, notifications, outbound_webhooks, outbox, scheduling, workers
+from .services import (
+    analytics_refresh,
+    import_jobs,
+    notifications,
+    outbound_webhooks,
+    outbox,
+    scheduling,
+    workers,
+)
 from .services import tracking as tracking_service
 from .shipengine import ShipEngineError
 
@@ -280,3 +288,17 @@ def enqueue_notification_sends() -> None:
 
 outbox.on_dispatched.append(enqueue_notification_sends)
 notifications.on_queued.append(enqueue_notification_sends)
+
+
+# --- Analytics and our estimate -----------------------------------------------------------------
+# services.analytics (imported through analytics_refresh) is the outbox's first consumer: the
+# rollups and estimates follow every change. What time changes is done on the scheduler's sweep.
+
+
+def sweep_analytics() -> None:
+    """The analytics' periodic work (run_worker's scheduler, refresh_due): what a failed update
+    left, the recent history, the quiet-parcel count, estimates whose window or carrier date
+    passed. Cheap when nothing is due."""
+    report = analytics_refresh.sweep()
+    if report["backlog"] or report["rechecked"] or report["carrier_dates_passed"]:
+        logger.info("analytics sweep %s", report)

@@ -103,6 +103,33 @@ class EventOut(Schema):
     proof_of_delivery_url: str | None
 
 
+class PredictedDeliveryOut(Schema):
+    """Our own delivery estimate: worked out by this service from the recent deliveries of the
+    same carrier and lane, for parcels the carrier gave no date for or whose carrier date has
+    passed. Never the carrier's promise."""
+
+    date: str = Field(description="The most likely day (YYYY-MM-DD, UTC): the median.")
+    earliest: str = Field(description="First day of the window (10th percentile).")
+    latest: str = Field(description="Last day of the window (90th percentile).")
+    window_share: float = Field(
+        description="Share of comparable past parcels delivered within the window (0.8)."
+    )
+    based_on_parcels: int = Field(
+        description="How many delivered parcels it rests on: those still on their way after as "
+        "long as this one has been."
+    )
+    basis: Literal["lane", "origin", "carrier"] = Field(
+        description="lane: same carrier, origin and destination region; origin: same carrier "
+        "from the same region to anywhere (the destination is not known before the last mile); "
+        "carrier: the carrier as a whole."
+    )
+    origin_region: str | None = Field(description="e.g. US-CA; null for basis carrier.")
+    destination_region: str | None = Field(description="Only for basis lane.")
+    reason: Literal["no_carrier_date", "carrier_date_passed"]
+    computed_at: str = Field(description="UTC, ISO 8601.")
+    source: Literal["our_estimate"] = Field(description="Always our_estimate.")
+
+
 class ShipmentOut(Schema):
     id: int
     tracking_number: str
@@ -126,7 +153,13 @@ class ShipmentOut(Schema):
     ship_date: str | None
     estimated_delivery_date: str | None = Field(description="The carrier's estimate.")
     predicted_delivery_date: str | None = Field(
-        description="Our own estimate, kept apart from the carrier's; null when we have none."
+        description="Our estimate of the delivery day (YYYY-MM-DD, UTC), from the delivery "
+        "history of the same carrier and lane; not the carrier's promise (that is "
+        "estimated_delivery_date). Null when we have none: delivered, the carrier's date still "
+        "ahead, or too little history. `predicted_delivery` gives its window and basis."
+    )
+    predicted_delivery: PredictedDeliveryOut | None = Field(
+        description="Our estimate in full (null when predicted_delivery_date is null)."
     )
     actual_delivery_date: str | None
     signer: str | None

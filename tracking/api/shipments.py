@@ -136,7 +136,9 @@ def create_shipment(
         if outcome.error is not None:
             return problem(422, [_registration_error(outcome.error)])
         assert outcome.shipment_id is not None
-        shipment = Shipment.objects.select_related("carrier").get(pk=outcome.shipment_id)
+        shipment = Shipment.objects.select_related("carrier", "delivery_estimate").get(
+            pk=outcome.shipment_id
+        )
         return json_response(201 if outcome.created else 200, _resource(request, shipment))
 
     return idempotent.run(request, idempotency_key, run)
@@ -199,7 +201,9 @@ def bulk_create(request: HttpRequest, idempotency_key: IdempotencyKey = None) ->
         order = list(parsed)
         report = _register([parsed[i] for i in order])
         ids = [o.shipment_id for o in report.outcomes if o.shipment_id is not None]
-        found = list(Shipment.objects.select_related("carrier").filter(pk__in=ids))
+        found = list(
+            Shipment.objects.select_related("carrier", "delivery_estimate").filter(pk__in=ids)
+        )
         resources = dict(zip((s.pk for s in found), _resources(request, found), strict=True))
         for index, outcome in zip(order, report.outcomes, strict=True):
             if outcome.error is not None:

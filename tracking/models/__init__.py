@@ -1,9 +1,18 @@
 """The tables, one module per model family, with their QuerySets beside them."""
 
+from .analytics import (
+    AnalyticsBacklog,
+    AnalyticsState,
+    DailyRollup,
+    LaneHistory,
+    QuietLane,
+    ShipmentFacts,
+)
 from .api_calls import ApiCall, ApiCallQuerySet
 from .api_keys import ApiKey, ApiKeyQuerySet, ApiScope, IdempotencyRecord
 from .carriers import Carrier, CarrierQuerySet, InactiveReason
 from .coordination import LookupThrottle, RateLimitState, WebhookReceipt, WebhookReceiptQuerySet
+from .estimates import DeliveryEstimate, EstimateBasis, EstimateReason
 from .events import TrackingEvent, TrackingEventQuerySet
 from .imports import ImportItem, ImportJob, ImportRowError
 from .notifications import (
@@ -33,6 +42,8 @@ from .workers import QueuedRefresh, WorkerHeartbeat
 __all__ = [
     "EMAIL_MAX",
     "RESPONSE_BODY_MAX",
+    "AnalyticsBacklog",
+    "AnalyticsState",
     "ApiCall",
     "ApiCallQuerySet",
     "ApiKey",
@@ -43,13 +54,18 @@ __all__ = [
     "ChangeKind",
     "ChangeRecord",
     "ChangeRecordQuerySet",
+    "DailyRollup",
+    "DeliveryEstimate",
     "DeliveryState",
+    "EstimateBasis",
+    "EstimateReason",
     "Frequency",
     "IdempotencyRecord",
     "ImportItem",
     "ImportJob",
     "ImportRowError",
     "InactiveReason",
+    "LaneHistory",
     "LookupThrottle",
     "NameWord",
     "Notification",
@@ -58,8 +74,10 @@ __all__ = [
     "NotificationState",
     "Place",
     "QueuedRefresh",
+    "QuietLane",
     "RateLimitState",
     "Shipment",
+    "ShipmentFacts",
     "ShipmentPlace",
     "ShipmentQuerySet",
     "ShipmentTally",

@@ -15,6 +15,7 @@ from django.urls import reverse
 from ..domain import statuses
 from ..models import Shipment
 from .api_answer import or_none, utc_iso
+from .estimates import api_estimate, stored_estimate
 
 
 def public_path(shipment: Shipment) -> str:
@@ -22,10 +23,11 @@ def public_path(shipment: Shipment) -> str:
 
 
 def predicted_delivery_date(shipment: Shipment) -> str | None:
-    """Our own estimate of the delivery date (kept apart from the carrier's
-    estimated_delivery_date). None until the delivery-prediction model exists; the field is in
-    the schema already so clients can read it from the start."""
-    return None
+    """Our own estimate of the delivery day (YYYY-MM-DD, a UTC day), kept apart from the
+    carrier's estimated_delivery_date: null when we have none (delivered, a carrier date still
+    ahead, too little history). `predicted_delivery` beside it gives the window and basis."""
+    estimate = stored_estimate(shipment)
+    return estimate.predicted_on.isoformat() if estimate else None
 
 
 def shipment_resource(shipment: Shipment, *, public_url: str) -> dict[str, Any]:
@@ -50,6 +52,7 @@ def shipment_resource(shipment: Shipment, *, public_url: str) -> dict[str, Any]:
         "ship_date": utc_iso(shipment.ship_date),
         "estimated_delivery_date": utc_iso(shipment.estimated_delivery_date),
         "predicted_delivery_date": predicted_delivery_date(shipment),
+        "predicted_delivery": api_estimate(shipment),
         "actual_delivery_date": utc_iso(shipment.actual_delivery_date),
         "signer": or_none(shipment.signer),
         "exception_description": or_none(shipment.exception_description),

@@ -61,7 +61,7 @@ def carrier_ids(codes: Sequence[str]) -> dict[str, int]:
 
 
 def shipment_page(filters: ShipmentFilters, *, after: int | None, limit: int) -> ShipmentPage:
-    queryset = filtered(filters).select_related("carrier").order_by("-id")
+    queryset = filtered(filters).select_related("carrier", "delivery_estimate").order_by("-id")
     if after is not None:
         queryset = queryset.filter(id__lt=after)
     rows = list(queryset[: limit + 1])
@@ -75,7 +75,11 @@ def shipment_with_events(
 ) -> tuple[Shipment, list[dict[str, Any]]] | None:
     """One shipment and all its events as rows of `fields`, newest first (two queries), or
     None."""
-    shipment = Shipment.objects.select_related("carrier").filter(pk=shipment_id).first()
+    shipment = (
+        Shipment.objects.select_related("carrier", "delivery_estimate")
+        .filter(pk=shipment_id)
+        .first()
+    )
     if shipment is None:
         return None
     events = list(

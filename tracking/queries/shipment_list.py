@@ -729,11 +729,13 @@ LIST_FIELDS = (
     "actual_delivery_date",
     "consecutive_failures",
     "exception_description",
+    # Our estimate (joined on the primary key: no extra query), for the ETA column.
+    "delivery_estimate__predicted_on",
 )
 
 
 def _only(queryset: ShipmentQuerySet) -> ShipmentQuerySet:
-    return queryset.only(*LIST_FIELDS)
+    return queryset.select_related("delivery_estimate").only(*LIST_FIELDS)
 
 
 def _code_of(status_param: str) -> str:

@@ -217,7 +217,10 @@ def fan_out(records: Sequence[ChangeRecord]) -> None:
     endpoints = list(WebhookEndpoint.objects.filter(is_active=True))
     if not endpoints or not records:
         return
-    shipments = Shipment.objects.select_related("carrier").in_bulk({r.shipment_id for r in records})
+    # With our estimate, which the analytics consumer (first in line) has just brought up to date.
+    shipments = Shipment.objects.select_related("carrier", "delivery_estimate").in_bulk(
+        {r.shipment_id for r in records}
+    )
     now = timezone.now()
     rows = []
     for record in records:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django import template
@@ -41,9 +41,11 @@ def place_text(location: str | None) -> str:
 
 
 @register.filter
-def short_day(value: datetime | None) -> str:
+def short_day(value: datetime | date | None) -> str:
     """A stored UTC date, "Tue 20 Sep" (the year when not this year's): lists and tables."""
-    return dates.short_day(value.astimezone(UTC).date()) if value else ""
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC).date()
+    return dates.short_day(value) if value else ""
 
 
 @register.filter
@@ -97,3 +99,20 @@ def map_tiles() -> dict[str, Any]:
         "url": settings.MAP_TILE_URL,
         "attribution": settings.MAP_TILE_ATTRIBUTION,
     }
+
+
+@register.filter
+def table_cell(value: Any) -> str:
+    """A number of an analytics table as people read it: days as "Tue 20 Sep", counts with
+    thousands separators, days of transit with one decimal, nothing as a dash."""
+    if value is None:
+        return "\N{EM DASH}"
+    if isinstance(value, date):
+        return dates.short_day(value)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return str(value)

@@ -26,6 +26,7 @@ class Command(QuietCommand):
         outbox.dispatch()
         tasks.enqueue_webhook_sends()
         tasks.enqueue_notification_sends()
+        tasks.sweep_analytics()
         self.stdout.write(
             f"{queued} refreshes queued; removed {cleaned['webhook_receipts']} old webhook "
             f"receipts and {cleaned['api_calls']} old API-call records."

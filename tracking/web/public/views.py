@@ -36,6 +36,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from ...domain import carrier_formats
 from ...domain.numbers import TrackingInputError
 from ...models import Shipment
+from ...presentation.estimates import our_estimate
 from ...presentation.facts import shipment_facts
 from ...presentation.map import map_points
 from ...presentation.milestones import milestones
@@ -208,8 +209,11 @@ _CACHE_PREFIX = "shiptrack:public-page:v1:"
 def _page_stamp(shipment: Shipment) -> str:
     """Everything of the stored shipment the page shows: the key of its cached rendering (the
     ingest changes updated_at and the summary with every new event)."""
-    values = [getattr(shipment, name.replace("carrier__", "")) for name in _STAMP_FIELDS]
+    values = [getattr(shipment, name) for name in _STAMP_FIELDS]
     values += [getattr(shipment.carrier, f) for f in ("code", "name", "tracking_url_template")]
+    # Our estimate changes apart from the shipment row (the analytics consumer writes it).
+    estimate = getattr(shipment, "delivery_estimate", None)
+    values += [getattr(estimate, f, None) for f in _ESTIMATE_FIELDS]
     return hashlib.sha256(repr(values).encode()).hexdigest()[:32]
 
 
@@ -217,9 +221,11 @@ def _render_page(request: HttpRequest, shipment: Shipment, *, show_stale_note: b
     """The page with its holes (see above): the same for everyone who opens it until the shipment
     changes."""
     events = list(shipment.events.newest_first().only(*PUBLIC_EVENT_FIELDS)[:MAX_EVENTS])
+    facts = shipment_facts(shipment, events, carrier_names=carrier_names())
     context = {
         "shipment": shipment,
-        "facts": shipment_facts(shipment, events, carrier_names=carrier_names()),
+        "facts": facts,
+        "our_estimate": our_estimate(shipment, carrier_name=facts.carrier_name),
         # The page checks for news while it is open, until the parcel is delivered.
         "refresh_every": 0 if shipment.is_final else settings.PUBLIC_PAGE_REFRESH_SECONDS,
         "headline": headline(shipment, events),
@@ -262,7 +268,7 @@ def track_page(request: HttpRequest, token: str) -> HttpResponseBase:
     if not TOKEN_RE.match(token):
         return _not_found_page(request)
     shipment = (
-        Shipment.objects.select_related("carrier")
+        Shipment.objects.select_related("carrier", "delivery_estimate")
         .only(*PUBLIC_FIELDS)
         .filter(public_token=token)
         .first()
@@ -352,12 +358,27 @@ PUBLIC_FIELDS = (
     "carrier__name",
     "carrier__is_active",
     "carrier__tracking_url_template",
+    # Our estimate (its own table, joined on the key); nothing in it is private.
+    "delivery_estimate__predicted_on",
+    "delivery_estimate__earliest_on",
+    "delivery_estimate__latest_on",
+    "delivery_estimate__parcels",
+    "delivery_estimate__basis",
+    "delivery_estimate__origin",
+    "delivery_estimate__destination",
+    "delivery_estimate__reason",
 )
 # The state of the shipment row the page depends on (its events change with event_count,
 # last_event_at and updated_at).
-_STAMP_FIELDS = [
-    name for name in PUBLIC_FIELDS if not name.startswith("carrier__") and name != "id"
-] + ["updated_at", "event_count"]
+_STAMP_FIELDS = [name for name in PUBLIC_FIELDS if "__" not in name and name != "id"] + [
+    "updated_at",
+    "event_count",
+]
+_ESTIMATE_FIELDS = [
+    name.removeprefix("delivery_estimate__")
+    for name in PUBLIC_FIELDS
+    if name.startswith("delivery_estimate__")
+]
 PUBLIC_EVENT_FIELDS = (
     "id",
     "shipment_id",

@@ -24,6 +24,7 @@ from django.views.decorators.vary import vary_on_headers
 from ...domain import statuses
 from ...domain.numbers import TrackingInputError
 from ...models import Carrier, Notification, Shipment
+from ...presentation.estimates import our_estimate
 from ...presentation.facts import shipment_facts
 from ...presentation.map import map_points
 from ...presentation.milestones import milestones
@@ -183,9 +184,11 @@ def _detail_context(
     has_older = len(events) > TIMELINE_PAGE_SIZE
     events = events[:TIMELINE_PAGE_SIZE]
     raw = shipment.raw_response
+    facts = shipment_facts(shipment, events, carrier_names=carrier_names())
     return {
         "shipment": shipment,
-        "facts": shipment_facts(shipment, events, carrier_names=carrier_names()),
+        "facts": facts,
+        "our_estimate": our_estimate(shipment, carrier_name=facts.carrier_name),
         "eta": eta_text(shipment),
         "raw_json": json.dumps(raw, indent=2, sort_keys=True, ensure_ascii=False) if raw else "",
         "events": events,
@@ -203,7 +206,7 @@ def _detail_context(
 
 
 def _get_shipment(pk: int) -> Shipment:
-    return get_object_or_404(Shipment.objects.select_related("carrier"), pk=pk)
+    return get_object_or_404(Shipment.objects.select_related("carrier", "delivery_estimate"), pk=pk)
 
 
 @require_GET

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from .. import auth
-from . import export, imports, shipments
+from . import analytics, export, imports, shipments
 
 app_name = "staff"
 
@@ -20,4 +20,6 @@ urlpatterns = [
     path("import/<int:pk>/", imports.import_status, name="import_status"),
     path("import/<int:pk>/retry/", imports.import_retry, name="import_retry"),
     path("export.csv", export.export, name="export"),
+    path("analytics/", analytics.analytics_page, name="analytics"),
+    path("analytics/<slug:slug>.csv", analytics.analytics_csv, name="analytics_csv"),
 ]
