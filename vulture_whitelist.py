@@ -112,7 +112,7 @@ from tracking.web import auth as web_auth
 
 web_auth.LogoutView.next_page
 
-# Issue 16: read by templates ({{ s.reason_labels }}) and stored as choice values.
+# The staff workflow: read by templates ({{ s.reason_labels }}) and stored as choice values.
 from tracking.models import BulkAction
 from tracking.web.staff import notes as staff_notes
 
@@ -125,6 +125,11 @@ api_health.ErrorLine.call  # read by the API-health template
 BulkAction.Kind.REFRESH
 BulkAction.Kind.EXPORT
 BulkAction.Kind.NOTE
+
+# Read by templates/tracking/staff/_emails.html.
+from tracking.presentation.notifications import NotificationRow
+
+NotificationRow.when_iso
 
 # The naive baseline our estimate is measured against (benchmarks/estimates.py).
 from tracking.domain import estimates as domain_estimates

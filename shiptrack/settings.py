@@ -404,6 +404,76 @@ STAFF_SEARCH_COUNT_CAP = env.int("STAFF_SEARCH_COUNT_CAP", default=10_000)
 # another one (queries/search_guard.py).
 STAFF_SEARCH_TIMEOUT_MS = env.int("STAFF_SEARCH_TIMEOUT_MS", default=3000)
 
+
+# --- E-mail (customer updates; services/notifications.py) -------------------------------------
+def _mailers_from_url(url: str) -> dict[str, dict]:
+    """Django 6.1's MAILERS from one EMAIL_URL (django-environ's schemes: smtp://, smtp+tls://,
+    smtps:// (TLS on connect), consolemail://, dummymail://, memorymail://), plus
+    filemail://PATH (relative to the project; default var/mail) for the demo, whose e-mails are
+    written as files there and shown on the staff page of each shipment."""
+    if url.startswith("filemail:"):
+        path = url.removeprefix("filemail:").removeprefix("//") or "var/mail"
+        return {
+            "default": {
+                "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+                "OPTIONS": {"file_path": str(BASE_DIR / path)},
+            }
+        }
+    config = environ.Env.email_url_config(url)
+    options: dict = {"timeout": EMAIL_TIMEOUT_SECONDS}
+    if url.startswith("smtps:") or url.startswith("smtp+ssl:"):
+        options["use_ssl"] = True
+    elif config.get("EMAIL_USE_TLS"):
+        options["use_tls"] = True
+    for key, name in (("EMAIL_HOST", "host"), ("EMAIL_PORT", "port")):
+        if config.get(key):
+            options[name] = config[key]
+    if config.get("EMAIL_HOST_USER"):
+        options["username"] = config["EMAIL_HOST_USER"]
+        options["password"] = config.get("EMAIL_HOST_PASSWORD") or ""
+    for key, value in (config.get("OPTIONS") or {}).items():
+        options[key.lower()] = value
+    backend = config["EMAIL_BACKEND"]
+    if not backend.endswith("smtp.EmailBackend"):
+        options = {}
+    return {"default": {"BACKEND": backend, "OPTIONS": options}}
+
+
+# Seconds an SMTP connection or command may take before the attempt counts as failed (retried).
+EMAIL_TIMEOUT_SECONDS = env.float("EMAIL_TIMEOUT_SECONDS", default=10.0)
+# Where e-mail goes: smtp://host:port (smtp+tls://user:password@host:587, smtps://...:465), or
+# filemail://var/mail (the default: the demo writes each e-mail there, no server needed).
+EMAIL_URL = env.str("EMAIL_URL", default="filemail://var/mail")
+MAILERS = _mailers_from_url(EMAIL_URL)
+# True when e-mails are only written to files (the staff page then says so beside each one).
+EMAIL_DEMO_MODE = EMAIL_URL.startswith("filemail:")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shiptrack <noreply@localhost>")
+SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# 1: the shipment's stored customer e-mail (staff form, CSV import, API) gets the important
+# updates (out for delivery, attempted, exception, delivered, ready for collection) without
+# subscribing; every e-mail has a one-click unsubscribe.
+NOTIFY_CUSTOMERS = env.bool("NOTIFY_CUSTOMERS", default=False)
+# A change whose parcel's newest scan is older than this (hours) e-mails nobody: an import of
+# parcels delivered last month is no news.
+NOTIFY_MAX_AGE_HOURS = env.int("NOTIFY_MAX_AGE_HOURS", default=72)
+# Seconds before each retry of an e-mail the server did not take (a temporary failure); then
+# it is given up and shown as failed in the admin's notification log. A permanent refusal
+# (5xx) is failed at once.
+NOTIFY_RETRY_SCHEDULE_SECONDS = [
+    int(s) for s in env.list("NOTIFY_RETRY_SCHEDULE_SECONDS", default=[30, 300, 1800, 7200, 21600])
+]
+# Connections to the mail server one sender keeps open, each sending in its own thread (SMTP is
+# mostly waiting for the server's answers; the next e-mails are rendered meanwhile).
+NOTIFY_SMTP_CONNECTIONS = env.int("NOTIFY_SMTP_CONNECTIONS", default=4)
+# How long the confirmation link of a subscription works (hours), and an unsubscribe link (days).
+NOTIFY_CONFIRM_TOKEN_HOURS = env.int("NOTIFY_CONFIRM_TOKEN_HOURS", default=48)
+NOTIFY_UNSUBSCRIBE_TOKEN_DAYS = env.int("NOTIFY_UNSUBSCRIBE_TOKEN_DAYS", default=180)
+# Subscribe requests one client address may make per window (a friendly 429 beyond); one
+# address is sent a confirmation at most once per NOTIFY_CONFIRM_RESEND_MINUTES per parcel.
+NOTIFY_SUBSCRIBE_RATE_LIMIT = env.int("NOTIFY_SUBSCRIBE_RATE_LIMIT", default=5)
+NOTIFY_SUBSCRIBE_RATE_WINDOW_SECONDS = env.int("NOTIFY_SUBSCRIBE_RATE_WINDOW_SECONDS", default=3600)
+NOTIFY_CONFIRM_RESEND_MINUTES = env.int("NOTIFY_CONFIRM_RESEND_MINUTES", default=10)
+
 # --- Analytics and our delivery estimate (services/analytics*.py, services/estimates.py) -------
 # The deliveries our estimate and "quiet longer than usual" rest on: the last this many days.
 ANALYTICS_HISTORY_DAYS = env.int("ANALYTICS_HISTORY_DAYS", default=90)

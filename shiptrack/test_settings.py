@@ -33,3 +33,5 @@ STAFF_STATUS_COUNTS_CACHE_SECONDS = 0
 # when none is configured. The test runner swaps each configured mailer for the in-memory one
 # (mail.outbox) anyway; this names the one the tests use.
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+# E-mails go to mail.outbox above; nothing is written under var/mail by the tests.
+EMAIL_DEMO_MODE = False

@@ -26,6 +26,7 @@ from .ops.logging import logged_task
 from .services import (
     analytics_refresh,
     import_jobs,
+    notifications,
     outbound_webhooks,
     outbox,
     scheduling,
@@ -271,6 +272,38 @@ def enqueue_webhook_sends() -> None:
 
 
 outbox.on_dispatched.append(enqueue_webhook_sends)
+
+
+# --- Customer e-mails -------------------------------------------------------------------------
+@task()
+@logged_task
+def send_notifications() -> dict[str, Any]:
+    """Send the due customer e-mails (services/notifications.py); queue the next retry."""
+    outbox.dispatch()  # as for webhooks: the rest of a bulk request's records, now
+    report = notifications.send_due()
+    retry_at = report.next_retry_at
+    soon = retry_at is not None and (
+        (retry_at - timezone.now()).total_seconds() <= RETRY_QUEUE_AHEAD_SECONDS
+    )
+    if soon and task_backends["default"].supports_defer:
+        send_notifications.using(run_after=retry_at).enqueue()
+    return {
+        "sent": report.sent,
+        "failed_attempts": report.failed_attempts,
+        "next_retry_at": retry_at.isoformat() if retry_at else None,
+    }
+
+
+def enqueue_notification_sends() -> None:
+    """Queue a send run when e-mails are due (after an outbox batch, a subscription or a staff
+    send, and on the scheduler's sweep for retries that came due)."""
+    if not notifications.anything_due():
+        return
+    transaction.on_commit(send_notifications.enqueue)
+
+
+outbox.on_dispatched.append(enqueue_notification_sends)
+notifications.on_queued.append(enqueue_notification_sends)
 
 
 # --- Analytics and our estimate -----------------------------------------------------------------

@@ -16,6 +16,17 @@ from .estimates import DeliveryEstimate, EstimateBasis, EstimateReason
 from .events import TrackingEvent, TrackingEventQuerySet
 from .imports import ImportItem, ImportJob, ImportRowError
 from .notes import AttentionHandled, ShipmentNote, ShipmentNoteQuerySet, still_handled
+from .notifications import (
+    EMAIL_MAX,
+    Frequency,
+    Notification,
+    NotificationKind,
+    NotificationQuerySet,
+    NotificationState,
+    Subscription,
+    SubscriptionQuerySet,
+    SubscriptionSource,
+)
 from .outbox import ChangeKind, ChangeRecord, ChangeRecordQuerySet
 from .search import NameWord, Place, ShipmentPlace, ShipmentTally
 from .shipments import Shipment, ShipmentQuerySet, new_public_token
@@ -31,6 +42,7 @@ from .webhook_endpoints import (
 from .workers import QueuedRefresh, WorkerHeartbeat
 
 __all__ = [
+    "EMAIL_MAX",
     "RESPONSE_BODY_MAX",
     "AnalyticsBacklog",
     "AnalyticsState",
@@ -51,6 +63,7 @@ __all__ = [
     "DeliveryState",
     "EstimateBasis",
     "EstimateReason",
+    "Frequency",
     "IdempotencyRecord",
     "ImportItem",
     "ImportJob",
@@ -59,6 +72,10 @@ __all__ = [
     "LaneHistory",
     "LookupThrottle",
     "NameWord",
+    "Notification",
+    "NotificationKind",
+    "NotificationQuerySet",
+    "NotificationState",
     "Place",
     "QueuedRefresh",
     "QuietLane",
@@ -71,6 +88,9 @@ __all__ = [
     "ShipmentPlace",
     "ShipmentQuerySet",
     "ShipmentTally",
+    "Subscription",
+    "SubscriptionQuerySet",
+    "SubscriptionSource",
     "TrackingEvent",
     "TrackingEventQuerySet",
     "WebhookAttempt",

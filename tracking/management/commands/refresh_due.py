@@ -25,6 +25,7 @@ class Command(QuietCommand):
         # and webhook retries that came due (a cron-only setup has no other clock for them).
         outbox.dispatch()
         tasks.enqueue_webhook_sends()
+        tasks.enqueue_notification_sends()
         tasks.sweep_analytics()
         self.stdout.write(
             f"{queued} refreshes queued; removed {cleaned['webhook_receipts']} old webhook "

@@ -46,6 +46,7 @@ def _schedule_forever(every: float, stop: threading.Event) -> None:
             import_jobs.finish_fetched_jobs()
             outbox.dispatch()  # whatever a crashed process left undispatched
             tasks.enqueue_webhook_sends()  # retries that came due since the last sweep
+            tasks.enqueue_notification_sends()  # e-mail retries likewise
             tasks.sweep_analytics()  # history, quiet parcels, estimates time has changed
         except Exception:  # the next run tries again; a worker must not die of a bad minute
             logger.exception("refresh scheduler run failed")

@@ -1,8 +1,8 @@
-"""Public URLs: the home page (tracking lookup) and the shareable tracking page."""
+"""Public URLs: the home page (tracking lookup), the shareable tracking page, e-mail updates."""
 
 from django.urls import path
 
-from . import branding, language, sandbox_pages, views
+from . import branding, language, sandbox_pages, subscriptions, views
 
 app_name = "public"
 
@@ -13,6 +13,10 @@ urlpatterns = [
     path("t/<str:token>/", views.track_page, name="track_page"),
     path("language/", language.set_language, name="set_language"),
     path("brand.css", branding.brand_css, name="brand_css"),
+    # E-mail updates (web/public/subscriptions.py).
+    path("t/<str:token>/subscribe/", subscriptions.subscribe, name="subscribe"),
+    path("email/confirm/<str:token>/", subscriptions.confirm, name="confirm_subscription"),
+    path("email/unsubscribe/<str:token>/", subscriptions.unsubscribe, name="unsubscribe"),
     path(
         "sandbox/carrier/<str:carrier_code>/<str:number>/",
         sandbox_pages.carrier_page,

@@ -7,6 +7,7 @@ everything else the whole page, so each works without JavaScript.
 from __future__ import annotations
 
 import json
+import secrets
 from contextlib import nullcontext
 from typing import Any
 from urllib.parse import urlencode
@@ -16,6 +17,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -23,12 +25,13 @@ from django.views.decorators.vary import vary_on_headers
 from ... import tasks
 from ...domain import carrier_formats, statuses
 from ...domain.numbers import TrackingInputError
-from ...models import BulkAction, Carrier, SavedSearch, Shipment, ShipmentNote
+from ...models import BulkAction, Carrier, Notification, SavedSearch, Shipment, ShipmentNote
 from ...presentation.api_resources import public_url
 from ...presentation.estimates import our_estimate
 from ...presentation.facts import shipment_facts
 from ...presentation.map import map_points
 from ...presentation.milestones import milestones
+from ...presentation.notifications import notification_rows
 from ...presentation.words import eta_text, status_words
 from ...queries.attention import reason_counts
 from ...queries.carriers import carrier_names
@@ -41,7 +44,7 @@ from ...queries.shipment_list import (
     page_params,
     page_request,
 )
-from ...services import registration, tracking
+from ...services import notifications, registration, tracking
 from ...shipengine import ApiError, ShipEngineError
 from ..auth import staff_required
 from ..htmx import HtmxHttpRequest, render_htmx, wants_partial
@@ -332,7 +335,37 @@ def shipment_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     shipment = _get_shipment(pk)
     context = _detail_context(shipment, events_page=_events_page(request))
     context["details_form"] = ShipmentDetailsForm(instance=shipment)
+    context |= _emails_context(shipment)
     return render_htmx(request, "tracking/staff/shipment_detail.html", "tracking", context)
+
+
+def _emails_context(shipment: Shipment) -> dict[str, Any]:
+    """The e-mails sent for this parcel and the "send the tracking link" button (its key makes
+    a double submit one e-mail)."""
+    return {
+        "notification_rows": notification_rows(Notification.objects.for_shipment_page(shipment.pk)),
+        "send_link_key": secrets.token_urlsafe(16),
+        "email_demo_mode": settings.EMAIL_DEMO_MODE,
+    }
+
+
+@require_POST
+@staff_required
+def shipment_send_link(request: HttpRequest, pk: int) -> HttpResponse:
+    shipment = _get_shipment(pk)
+    key = request.POST.get("request_key", "")[:64] or secrets.token_urlsafe(16)
+    sent = notifications.send_tracking_link(shipment_id=shipment.pk, request_key=key)
+    if sent is None:
+        messages.error(
+            request,
+            _("This shipment has no valid customer e-mail. Add one under Order and customer."),
+        )
+    else:
+        messages.success(
+            request,
+            _("The tracking link is on its way to %(email)s.") % {"email": sent.recipient},
+        )
+    return redirect(reverse("staff:shipment_detail", args=[pk]) + "#emails-title")
 
 
 @require_POST
@@ -375,4 +408,5 @@ def shipment_update(request: HttpRequest, pk: int) -> HttpResponse:
     context = _detail_context(_get_shipment(pk))
     context["details_form"] = form
     context["details_open"] = True
+    context |= _emails_context(shipment)
     return render(request, "tracking/staff/shipment_detail.html", context, status=422)

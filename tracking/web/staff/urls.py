@@ -21,6 +21,7 @@ urlpatterns = [
     path("bulk/", work.bulk_start, name="bulk_start"),
     path("bulk/<int:pk>/", work.bulk_status, name="bulk_status"),
     path("bulk/<int:pk>/selected.csv", work.bulk_download, name="bulk_download"),
+    path("shipments/<int:pk>/send-link/", shipments.shipment_send_link, name="shipment_send_link"),
     path("login/", auth.login, name="login"),
     path("logout/", auth.logout, name="logout"),
     path("import/", imports.import_upload, name="import"),
