@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from tests.html import parse
 from tracking.models import Carrier, Shipment
-from tracking.queries import search_guard, shipment_list
-from tracking.queries.shipment_list import Cursor, ListState, PageRequest, filter_shipments
+from tracking.queries import keyset_pages, search_guard, shipment_list
+from tracking.queries.keyset_pages import Cursor, PageRequest
+from tracking.queries.shipment_list import ListState, filter_shipments
 from tracking.services import search_index
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +89,7 @@ def test_cursors_survive_the_url_and_nonsense_is_the_first_page():
     assert Cursor.parse(Cursor(None, 7).token()) == Cursor(None, 7)
     for bad in ["", "x", "~", "2026-01-01~x", "notadate~3", "2026-01-01T00:00:00~3", "~" * 200]:
         assert Cursor.parse(bad) is None
-    assert shipment_list.page_request(page="x", after="bad", before=None, last="1") == PageRequest(
+    assert keyset_pages.page_request(page="x", after="bad", before=None, last="1") == PageRequest(
         1, last=True
     )
 

@@ -36,32 +36,33 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from ..domain import statuses
 from ..domain.statuses import NEVER_FETCHED, NEVER_FETCHED_PARAM
 from ..models import Carrier, Shipment, ShipmentQuerySet
 from ..models import search as shipment_search
 from ..models.shipments import DEFAULT_QUIET_DAYS
+from .keyset_pages import (
+    DEFAULT_SORT,
+    SORT_KEYS,
+    Cursor,
+    ListPage,
+    PageRequest,
+    order_key,
+    sort_value,
+    walk,
+)
 
 ORDERINGS: dict[str, list[Any]] = {
     # NULLS LAST: never-updated shipments go last on PostgreSQL too (its DESC puts NULLs first).
-    # For the export; pages read the two parts apart (see _walk).
+    # For the export; pages read the two parts apart (see keyset_pages.walk).
     "-updated": [F("last_event_at").desc(nulls_last=True), "-id"],
     "updated": [F("last_event_at").asc(nulls_last=True), "id"],
     "eta": [F("estimated_delivery_date").asc(nulls_last=True), "id"],
     "-eta": [F("estimated_delivery_date").desc(nulls_last=True), "-id"],
 }
-#: sort -> (column, newest/largest first)
-SORT_KEYS: dict[str, tuple[str, bool]] = {
-    "-updated": ("last_event_at", True),
-    "updated": ("last_event_at", False),
-    "eta": ("estimated_delivery_date", False),
-    "-eta": ("estimated_delivery_date", True),
-}
-DEFAULT_SORT = "-updated"
 DEFAULT_PER_PAGE = 25
 #: The vendors whose migrations keep ShipmentTally (0011's triggers).
 _TALLIED = {"sqlite", "postgresql"}
@@ -126,149 +127,6 @@ class ListState:
             self.quiet_days,
         )
         return repr(parts)
-
-
-# --------------------------------------------------------------------------------------------
-# Pages
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Cursor:
-    """A row's place in the list order: its sort value (None: it has none) and id."""
-
-    value: datetime | None
-    id: int
-
-    def token(self) -> str:
-        return f"{self.value.isoformat() if self.value else ''}~{self.id}"
-
-    @classmethod
-    def parse(cls, token: str | None) -> Cursor | None:
-        """None for anything malformed (the page then starts at the top)."""
-        when, sep, ident = (token or "").partition("~")
-        if not sep or not ident.isdigit() or len(token or "") > 80:
-            return None
-        value = None
-        if when:
-            try:
-                value = parse_datetime(when)
-            except ValueError:
-                return None
-            if value is None or value.tzinfo is None:
-                return None
-        return cls(value, int(ident))
-
-
-@dataclass(frozen=True)
-class PageRequest:
-    """Which page: `number` as shown (and the offset when no cursor says more), after or before a
-    row, or the last page."""
-
-    number: int = 1
-    after: Cursor | None = None
-    before: Cursor | None = None
-    last: bool = False
-
-
-@dataclass
-class ListPage:
-    rows: list[Shipment]
-    number: int
-    per_page: int
-    total: int  # every match, or (capped) at least this many
-    capped: bool
-    has_next: bool
-    exact_ids: frozenset[int] = frozenset()
-    similar: bool = False  # the rows are spellings one typo away (nothing matched as typed)
-    #: Capped: more than this many match for sure (0: only `total` is known, "at least").
-    more_than: int = 0
-    # Where the links go (None: no such link).
-    next: PageRequest | None = None
-    previous: PageRequest | None = None
-    last: PageRequest | None = None
-
-    @property
-    def first_row(self) -> int:
-        return (self.number - 1) * self.per_page + 1 if self.rows else 0
-
-    @property
-    def last_row(self) -> int:
-        return self.first_row + len(self.rows) - 1 if self.rows else 0
-
-    @property
-    def num_pages(self) -> int | None:
-        """None when the total is not known."""
-        if self.capped:
-            return None
-        return max(1, -(-self.total // self.per_page))
-
-
-def _sort_value(row: Shipment, column: str) -> datetime | None:
-    value: datetime | None = getattr(row, column)
-    return value
-
-
-def _order_key(sort: str):  # type: ignore[no-untyped-def]
-    """A sort key for (value, id) in list order, as _walk reads rows."""
-    _column, descending = SORT_KEYS.get(sort, SORT_KEYS[DEFAULT_SORT])
-    sign = -1 if descending else 1
-
-    def key(value: datetime | None, pk: int) -> tuple[bool, float, int]:
-        return (value is None, sign * value.timestamp() if value else 0.0, sign * pk)
-
-    return key
-
-
-def _after(column: str, descending: bool, cursor: Cursor) -> Q:
-    """Rows after `cursor` within the rows that have a value (index range + tie-break)."""
-    if descending:
-        return Q(**{f"{column}__lte": cursor.value}) & (
-            Q(**{f"{column}__lt": cursor.value}) | Q(pk__lt=cursor.id)
-        )
-    return Q(**{f"{column}__gte": cursor.value}) & (
-        Q(**{f"{column}__gt": cursor.value}) | Q(pk__gt=cursor.id)
-    )
-
-
-def _walk(
-    queryset: ShipmentQuerySet,
-    sort: str,
-    count: int,
-    *,
-    after: Cursor | None = None,
-    before: Cursor | None = None,
-    from_end: bool = False,
-) -> tuple[list[Shipment], bool]:
-    """`count` rows in list order after `after` (or from the top), or the `count` before
-    `before` (or at the very end); and whether there are more that way. Rows with a value come
-    first, by an index range read in order; rows without one after them, by id."""
-    column, descending = SORT_KEYS.get(sort, SORT_KEYS[DEFAULT_SORT])
-    with_value = queryset.filter(**{f"{column}__isnull": False})
-    without = queryset.filter(**{f"{column}__isnull": True})
-    forward = (f"-{column}", "-pk") if descending else (column, "pk")
-    backward = (column, "pk") if descending else (f"-{column}", "-pk")
-    id_forward, id_backward = ("-pk", "pk") if descending else ("pk", "-pk")
-    rows: list[Shipment] = []
-    if before is None and not from_end:
-        if after is None or after.value is not None:
-            part = with_value.filter(_after(column, descending, after)) if after else with_value
-            rows = list(part.order_by(*forward)[: count + 1])
-        if len(rows) <= count:
-            part = without
-            if after is not None and after.value is None:
-                part = part.filter(pk__lt=after.id) if descending else part.filter(pk__gt=after.id)
-            rows += list(part.order_by(id_forward)[: count + 1 - len(rows)])
-        return rows[:count], len(rows) > count
-    if before is None or before.value is None:
-        part = without
-        if before is not None:
-            part = part.filter(pk__gt=before.id) if descending else part.filter(pk__lt=before.id)
-        rows = list(part.order_by(id_backward)[: count + 1])
-    if len(rows) <= count:
-        part = with_value
-        if before is not None and before.value is not None:
-            part = part.filter(_after(column, not descending, before))
-        rows += list(part.order_by(*backward)[: count + 1 - len(rows)])
-    return list(reversed(rows[:count])), len(rows) > count
 
 
 # --------------------------------------------------------------------------------------------
@@ -517,7 +375,7 @@ class ListResult:
         number = max(1, request.number)
         if request.last or (number > pages and request.after is None):
             last_count = total - (pages - 1) * per_page if total else per_page
-            rows, _more = _walk(_only(listed), self.state.sort, last_count, from_end=True)
+            rows, _more = walk(_only(listed), self.state.sort, last_count, from_end=True)
             return self._linked(rows, pages, per_page, total, False, has_next=False)
         if request.after is None and request.before is None and number > 1:
             # A page number without a cursor (a typed or old link): by offset.
@@ -528,9 +386,9 @@ class ListResult:
                 found[:per_page], number, per_page, total, False, len(found) > per_page
             )
         if request.before is not None:
-            rows, _more = _walk(_only(listed), self.state.sort, per_page, before=request.before)
+            rows, _more = walk(_only(listed), self.state.sort, per_page, before=request.before)
             return self._linked(rows, number, per_page, total, False, has_next=True)
-        rows, more = _walk(_only(listed), self.state.sort, per_page, after=request.after)
+        rows, more = walk(_only(listed), self.state.sort, per_page, after=request.after)
         return self._linked(rows, number, per_page, total, False, has_next=more)
 
     def _broad_page(
@@ -552,7 +410,7 @@ class ListResult:
         backward = request.before is not None
         cursor = request.before if backward else request.after
         column, _descending = SORT_KEYS.get(self.state.sort, SORT_KEYS[DEFAULT_SORT])
-        key = _order_key(self.state.sort)
+        key = order_key(self.state.sort)
         # Candidates as (order key, id), from each source, and how far each has looked.
         found: dict[int, tuple] = {}
         more = False
@@ -570,7 +428,7 @@ class ListResult:
             if here is None or (k < here if backward else k > here):
                 found[match[0]] = k
         if "carrier" in matches.overflowed:
-            stream, stream_more = _walk(
+            stream, stream_more = walk(
                 rest.filter(carrier_id__in=terms.carrier_ids).only("pk", column),
                 self.state.sort,
                 need + 1,
@@ -579,12 +437,12 @@ class ListResult:
             )
             more |= stream_more
             for row in stream:
-                found[row.pk] = key(_sort_value(row, column), row.pk)
+                found[row.pk] = key(sort_value(row, column), row.pk)
         if matches.overflowed & {"document", "notes", "places"}:
             size, walk_more, walked, scanned = CHUNK, True, 0, 0
             edge_cursor = cursor
             for _round in range(MAX_CHUNKS):
-                chunk, walk_more = _walk(
+                chunk, walk_more = walk(
                     rest.only("pk", column),
                     self.state.sort,
                     size,
@@ -596,12 +454,12 @@ class ListResult:
                 )
                 for row in chunk:
                     if row.pk in hits:
-                        found[row.pk] = key(_sort_value(row, column), row.pk)
+                        found[row.pk] = key(sort_value(row, column), row.pk)
                         walked += 1
                 if walked > need or not walk_more or not chunk:
                     break
                 edge = chunk[0] if backward else chunk[-1]
-                edge_cursor = Cursor(_sort_value(edge, column), edge.pk)
+                edge_cursor = Cursor(sort_value(edge, column), edge.pk)
                 # The next chunk: what the matches seen so far say the rest of the page needs
                 # (with room), at least CHUNK_GROWTH times this one, never past the budget.
                 scanned += len(chunk)
@@ -649,15 +507,13 @@ class ListResult:
         column, _descending = SORT_KEYS.get(self.state.sort, SORT_KEYS[DEFAULT_SORT])
         if rows and has_next:
             page.next = PageRequest(
-                number + 1, after=Cursor(_sort_value(rows[-1], column), rows[-1].pk)
+                number + 1, after=Cursor(sort_value(rows[-1], column), rows[-1].pk)
             )
         if number > 1:
             page.previous = (
                 PageRequest(1)
                 if number == 2 or not rows
-                else PageRequest(
-                    number - 1, before=Cursor(_sort_value(rows[0], column), rows[0].pk)
-                )
+                else PageRequest(number - 1, before=Cursor(sort_value(rows[0], column), rows[0].pk))
             )
         pages = page.num_pages
         if pages is not None and number < pages - 1:
@@ -786,28 +642,3 @@ def filter_shipments(
         carrier_id=carrier_id,
         narrowed=queryset is not None,
     )
-
-
-def page_request(
-    *, page: str | None, after: str | None, before: str | None, last: str | None
-) -> PageRequest:
-    """The page asked for in a query string; anything malformed is the first page."""
-    number = int(page) if page and page.isdigit() and len(page) < 9 else 1
-    return PageRequest(
-        number=number,
-        after=Cursor.parse(after),
-        before=Cursor.parse(before),
-        last=last == "1",
-    )
-
-
-def page_params(request: PageRequest) -> Sequence[tuple[str, str]]:
-    """The query-string parameters of a page link (page number first)."""
-    out = [("page", str(request.number))]
-    if request.after is not None:
-        out.append(("after", request.after.token()))
-    if request.before is not None:
-        out.append(("before", request.before.token()))
-    if request.last:
-        out.append(("last", "1"))
-    return out

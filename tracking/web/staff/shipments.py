@@ -35,15 +35,9 @@ from ...presentation.notifications import notification_rows
 from ...presentation.words import eta_text, status_words
 from ...queries.attention import reason_counts
 from ...queries.carriers import carrier_names
+from ...queries.keyset_pages import ListPage, PageRequest, page_params, page_request
 from ...queries.search_guard import SearchStopped, search_guard
-from ...queries.shipment_list import (
-    ListPage,
-    ListState,
-    PageRequest,
-    filter_shipments,
-    page_params,
-    page_request,
-)
+from ...queries.shipment_list import ListState, filter_shipments
 from ...services import notifications, registration, tracking
 from ...shipengine import ApiError, ShipEngineError
 from ..auth import staff_required
