@@ -76,12 +76,30 @@ def test_each_attention_reason_has_its_count(staff_client, rows):
     assert one(page, "#reason-count-failed").get_text(strip=True) == "0"
 
 
+def test_reason_counts_come_from_indexes_and_quiet_is_capped(staff_client, settings):
+    old = timezone.now() - timedelta(days=30)
+    for i in range(3):
+        ShipmentFactory(status_code="IT", last_event_at=old - timedelta(hours=i))
+    ShipmentFactory(status_code="DE", last_event_at=old)  # delivered: never quiet
+    failing = ShipmentFactory(status_code="EX", last_event_at=timezone.now())
+    failing.consecutive_failures = 2
+    failing.save()
+    settings.STAFF_SEARCH_COUNT_CAP = 2
+    page = parse(staff_client.get(LIST))
+    assert one(page, "#reason-count-quiet").get_text(strip=True) == "2+"  # more than the cap
+    assert one(page, "#reason-count-exception").get_text(strip=True) == "1"  # from the tallies
+    assert one(page, "#reason-count-failed").get_text(strip=True) == "1"
+    settings.STAFF_SEARCH_COUNT_CAP = 10
+    page = parse(staff_client.get(LIST))
+    assert one(page, "#reason-count-quiet").get_text(strip=True) == "3"
+
+
 def test_list_query_count_is_fixed_with_notes_and_saved_searches(
     staff_client, staff_user, rows, django_assert_max_num_queries
 ):
     SavedSearch.objects.create(user=staff_user, name="Exceptions", query="status=EX")
     staff_client.get(LIST)
-    with django_assert_max_num_queries(9) as captured:
+    with django_assert_max_num_queries(12) as captured:
         staff_client.get(LIST)
     for i in range(40):
         s = ShipmentFactory(status_code="IT", last_event_at=timezone.now())

@@ -212,6 +212,12 @@ class Shipment(models.Model):
             models.Index(fields=["estimated_delivery_date"], name="shipment_eta"),
             models.Index(fields=["next_check_at"], name="shipment_next_check"),
             models.Index(fields=["customer_email"], name="shipment_customer_email"),
+            # The few whose refreshes are failing: the staff list counts them on every page.
+            models.Index(
+                fields=["id"],
+                name="shipment_refresh_failing",
+                condition=models.Q(consecutive_failures__gt=0),
+            ),
         ]
 
     def __str__(self) -> str:

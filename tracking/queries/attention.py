@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.utils import timezone
 
-from ..models import Shipment, ShipmentQuerySet, still_handled
+from ..domain.statuses import FINAL, Status
+from ..models import Shipment, ShipmentQuerySet, ShipmentTally, still_handled
 from ..models.shipments import ATTENTION_REASONS, DEFAULT_QUIET_DAYS, attention_q
 
 
@@ -45,6 +46,57 @@ def reason_counts(
     if key:
         cache.set(key, counts, ttl)
     return counts
+
+
+@dataclass(frozen=True)
+class ReasonCounts:
+    """How many shipments ticking each "needs attention" reason alone would find, over every
+    shipment; `capped`: the reasons counted only up to the cap (the list says "10,000+")."""
+
+    counts: dict[str, int]
+    capped: frozenset[str]
+
+
+def list_reason_counts(
+    *, quiet_days: int = DEFAULT_QUIET_DAYS, now: datetime | None = None
+) -> ReasonCounts:
+    """The staff list's counts beside each reason, each from an index, never a scan of every
+    shipment: exceptions and failed attempts from the status tallies the database keeps
+    (models/search.py), failing refreshes from their partial index (few rows), quiet parcels by
+    walking the last-event index up to STAFF_SEARCH_COUNT_CAP (a quiet backlog can be most of the
+    table: past the cap it is "more than"). Four small queries, kept as briefly as the status
+    counts (STAFF_STATUS_COUNTS_CACHE_SECONDS)."""
+    ttl = settings.STAFF_STATUS_COUNTS_CACHE_SECONDS
+    key = f"shiptrack:list-reason-counts:{quiet_days}"
+    hit = cache.get(key) if ttl > 0 else None
+    if hit is not None:
+        return ReasonCounts(dict(hit[0]), frozenset(hit[1]))
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=quiet_days)
+    by_status = dict(
+        ShipmentTally.objects.filter(status_code__in=[Status.EXCEPTION, Status.DELIVERY_ATTEMPT])
+        .values("status_code")
+        .annotate(n=Sum("shipments"))
+        .values_list("status_code", "n")
+    )
+    failed = Shipment.objects.filter(consecutive_failures__gt=0).count()
+    cap = max(1, settings.STAFF_SEARCH_COUNT_CAP)
+    open_ = Shipment.objects.exclude(status_code__in=FINAL)
+    scanned = open_.filter(last_event_at__lt=cutoff).order_by("-last_event_at", "-id")
+    quiet = scanned[: cap + 1].count()
+    if quiet <= cap:
+        never = open_.filter(last_event_at__isnull=True, created_at__lt=cutoff).order_by("-id")
+        quiet += never[: cap + 1 - quiet].count()
+    counts = {
+        "exception": max(0, int(by_status.get(Status.EXCEPTION) or 0)),
+        "attempt": max(0, int(by_status.get(Status.DELIVERY_ATTEMPT) or 0)),
+        "quiet": min(quiet, cap),
+        "failed": failed,
+    }
+    capped = frozenset({"quiet"} if quiet > cap else set())
+    if ttl > 0:
+        cache.set(key, (counts, sorted(capped)), ttl)
+    return ReasonCounts(counts, capped)
 
 
 @dataclass

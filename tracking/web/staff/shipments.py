@@ -33,7 +33,7 @@ from ...presentation.map import map_points
 from ...presentation.milestones import milestones
 from ...presentation.notifications import notification_rows
 from ...presentation.words import eta_text, status_words
-from ...queries.attention import reason_counts
+from ...queries.attention import list_reason_counts
 from ...queries.carriers import carrier_names
 from ...queries.keyset_pages import ListPage, PageRequest, page_params, page_request
 from ...queries.search_guard import SearchStopped, search_guard
@@ -93,11 +93,9 @@ def shipment_list(request: HtmxHttpRequest) -> HttpResponse:
         row.carrier = carriers[row.carrier_id]
         row.notes_count = note_counts.get(row.pk, 0)  # type: ignore[attr-defined]
     query = state_query(state)
-    # What ticking each "needs attention" reason alone would find: over every shipment (cached
-    # like the status counts), so one aggregate query at most, whatever the search.
-    reasons = reason_counts(
-        Shipment.objects.all(), quiet_days=state.quiet_days, cache_key="all-shipments"
-    )
+    # What ticking each "needs attention" reason alone would find, over every shipment, each
+    # from an index (queries/attention.py), whatever the search.
+    reasons = list_reason_counts(quiet_days=state.quiet_days)
 
     def page_url(target: PageRequest | None) -> str:
         if target is None:
@@ -125,7 +123,8 @@ def shipment_list(request: HtmxHttpRequest) -> HttpResponse:
         "first_url": page_url(PageRequest(1)) if page.number > 2 else "",
         "last_url": page_url(page.last),
         "any_shipments": page.total > 0 or state.is_filtered,
-        "reason_counts": reasons,
+        "reason_counts": reasons.counts,
+        "reason_capped": reasons.capped,
         "sort_links": _sort_links(state),
         "saved_searches": list(SavedSearch.objects.filter(user_id=request.user.pk or 0)),
         "bulk_kinds": BulkAction.Kind.choices,
