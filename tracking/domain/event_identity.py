@@ -10,7 +10,20 @@ from typing import Protocol
 _WHITESPACE = re.compile(r"\s+", re.UNICODE)
 
 
-class EventFacts(Protocol):
+class Scan(Protocol):
+    """Where an event happened: a shipengine.TrackEvent, or a stored TrackingEvent."""
+
+    @property
+    def city_locality(self) -> str: ...
+    @property
+    def state_province(self) -> str: ...
+    @property
+    def postal_code(self) -> str: ...
+    @property
+    def country_code(self) -> str: ...
+
+
+class EventFacts(Scan, Protocol):
     """What the key is built from (a shipengine.TrackEvent has all of it)."""
 
     @property
@@ -23,14 +36,6 @@ class EventFacts(Protocol):
     def carrier_status_code(self) -> str: ...
     @property
     def description(self) -> str: ...
-    @property
-    def city_locality(self) -> str: ...
-    @property
-    def state_province(self) -> str: ...
-    @property
-    def postal_code(self) -> str: ...
-    @property
-    def country_code(self) -> str: ...
 
 
 def _folded(value: str) -> str:

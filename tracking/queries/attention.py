@@ -3,7 +3,6 @@ handled that have not changed since. Also the per-reason counts the staff list s
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,18 +21,9 @@ def reason_counts(
     *,
     quiet_days: int = DEFAULT_QUIET_DAYS,
     now: datetime | None = None,
-    cache_key: str = "",
 ) -> dict[str, int]:
-    """{reason: shipments of `queryset` that meet it, "all": all of them}, in one aggregate query. With `cache_key`
-    (an unfiltered list: the costliest case) the answer is kept as briefly as the status counts."""
-    ttl = settings.STAFF_STATUS_COUNTS_CACHE_SECONDS
-    key = ""
-    if cache_key and ttl > 0:
-        digest = hashlib.sha256(f"{queryset.db}|{cache_key}|{quiet_days}".encode()).hexdigest()
-        key = f"shiptrack:attention-counts:{digest[:32]}"
-        hit = cache.get(key)
-        if hit is not None:
-            return dict(hit)
+    """{reason: shipments of `queryset` that meet it, "all": all of them}, in one aggregate
+    query (the queue's tabs, over the shipments waiting in it)."""
     now = now or timezone.now()
     row = queryset.order_by().aggregate(
         all=Count("pk"),
@@ -42,10 +32,7 @@ def reason_counts(
             for reason in ATTENTION_REASONS
         },
     )
-    counts = {name: int(row[name] or 0) for name in ("all", *ATTENTION_REASONS)}
-    if key:
-        cache.set(key, counts, ttl)
-    return counts
+    return {name: int(row[name] or 0) for name in ("all", *ATTENTION_REASONS)}
 
 
 @dataclass(frozen=True)

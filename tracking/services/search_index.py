@@ -9,27 +9,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
 
 from django.db import connections, transaction
 from django.db.models import CharField
 
+from ..domain.event_identity import Scan
 from ..models import Place, ShipmentPlace, ShipmentTally
 from ..models.search import FTS_TABLE, place_text
-
-
-class Scan(Protocol):
-    """Where an event happened: a TrackEvent from the API, or a stored TrackingEvent."""
-
-    @property
-    def city_locality(self) -> str: ...
-    @property
-    def state_province(self) -> str: ...
-    @property
-    def postal_code(self) -> str: ...
-    @property
-    def country_code(self) -> str: ...
-
 
 PlaceKey = tuple[str, str, str, str]  # city, state, postal code, country code
 _FIELDS = ("city", "state", "postal_code", "country_code")

@@ -17,6 +17,7 @@ import hashlib
 import logging
 import re
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import naturaltime
@@ -58,19 +59,22 @@ MAX_EVENTS = 200
 
 
 def _form_page(
-    request: HttpRequest, form: LookupForm, *, message: str = "", status: int = 200
+    request: HttpRequest,
+    form: LookupForm,
+    *,
+    message: str = "",
+    status: int = 200,
+    **extra: Any,
 ) -> HttpResponse:
-    return render(
-        request,
-        "tracking/public/home.html",
-        {
-            "form": form,
-            "order_form": OrderLookupForm(),
-            "message": message,
-            "ask_carrier": bool(form.data.get("number")),
-        },
-        status=status,
-    )
+    """The lookup page again, with one sentence about the number (and `extra` context)."""
+    context = {
+        "form": form,
+        "order_form": OrderLookupForm(),
+        "message": message,
+        "ask_carrier": bool(form.data.get("number")),
+        **extra,
+    }
+    return render(request, "tracking/public/home.html", context, status=status)
 
 
 @require_GET
@@ -248,17 +252,13 @@ def _ask_carrier(
             "We could not tell the carrier from this number. Choose the carrier below and "
             "look it up again."
         )
-    return render(
+    return _form_page(
         request,
-        "tracking/public/home.html",
-        {
-            "form": form,
-            "order_form": OrderLookupForm(),
-            "message": message,
-            "ask_carrier": True,
-            "candidates": form.candidate_choices(candidates),
-            "number": form.cleaned_data["number"],
-        },
+        form,
+        message=message,
+        ask_carrier=True,
+        candidates=form.candidate_choices(candidates),
+        number=form.cleaned_data["number"],
     )
 
 
