@@ -283,7 +283,7 @@ def test_sqlite_statements_stop_at_the_deadline_and_when_superseded(db):
     assert outcome == ["superseded"]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's statement_timeout")
+@pytest.mark.postgres_only  # PostgreSQL's statement_timeout
 def test_postgresql_statements_stop_at_the_timeout(db):
     with (
         pytest.raises(search_guard.SearchStopped) as stopped,
@@ -297,7 +297,7 @@ def test_postgresql_statements_stop_at_the_timeout(db):
         assert cursor.fetchone()[0] == "0"
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's statement_timeout")
+@pytest.mark.postgres_only  # PostgreSQL's statement_timeout
 def test_a_search_inside_a_transaction_leaves_its_settings_behind(db):
     # The test's transaction is the outer one: the guard's is a savepoint, which a successful
     # search releases, and a transaction-local setting outlives a released savepoint.
