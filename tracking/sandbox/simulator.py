@@ -250,19 +250,30 @@ class Sandbox:
             )
         return code, None
 
-    def _tracking_route(self, query: Mapping[str, str]) -> SandboxResponse:
+    def _carrier_and_number(
+        self, query: Mapping[str, str]
+    ) -> tuple[str, str, SandboxResponse | None]:
+        """The carrier (code or id) and tracking number the query names, or the API's 400."""
         code, problem = self._carrier_code(query)
         if problem is not None:
-            return problem
+            return "", "", problem
         number = query.get("tracking_number", "")
         if not number:
-            return error(
-                400,
-                "field_value_required",
-                "tracking_number is required.",
-                field_name="tracking_number",
+            return (
+                "",
+                "",
+                error(
+                    400,
+                    "field_value_required",
+                    "tracking_number is required.",
+                    field_name="tracking_number",
+                ),
             )
-        return self._tracking(code, number)
+        return code, number, None
+
+    def _tracking_route(self, query: Mapping[str, str]) -> SandboxResponse:
+        code, number, problem = self._carrier_and_number(query)
+        return problem if problem is not None else self._tracking(code, number)
 
     def _tracking(self, carrier_code: str, number: str) -> SandboxResponse:
         normalized = "".join(number.split()).upper()
@@ -370,17 +381,9 @@ class Sandbox:
         return no_content()
 
     def _subscribe(self, start: bool, query: Mapping[str, str]) -> SandboxResponse:
-        code, problem = self._carrier_code(query)
+        code, number, problem = self._carrier_and_number(query)
         if problem is not None:
             return problem
-        number = query.get("tracking_number", "")
-        if not number:
-            return error(
-                400,
-                "field_value_required",
-                "tracking_number is required.",
-                field_name="tracking_number",
-            )
         with self._lock:
             (self.subscriptions.add if start else self.subscriptions.discard)((code, number))
         return no_content()
