@@ -21,6 +21,7 @@ from ..queries import api_health
 from ..services import housekeeping
 from .charts import hourly_chart
 from .links import changelist_url
+from .read_only import ViewOnly
 
 
 class FailedFilter(admin.SimpleListFilter):
@@ -68,7 +69,7 @@ HEALTH_HOURS = (24, 72, 168)
 
 
 @admin.register(ApiCall)
-class ApiCallAdmin(admin.ModelAdmin):
+class ApiCallAdmin(ViewOnly, admin.ModelAdmin):
     list_display = (
         "at",
         "method",
@@ -85,12 +86,6 @@ class ApiCallAdmin(admin.ModelAdmin):
     search_help_text = _("Request id, error code or endpoint.")
     show_full_result_count = False
     list_per_page = 100
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_urls(self) -> list[URLPattern]:
         return [

@@ -12,10 +12,11 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import TrackingEvent
 from .filters import EventStatusFilter
+from .read_only import ViewOnly
 
 
 @admin.register(TrackingEvent)
-class TrackingEventAdmin(admin.ModelAdmin):
+class TrackingEventAdmin(ViewOnly, admin.ModelAdmin):
     list_display = (
         "occurred_at",
         "shipment_link",
@@ -42,12 +43,6 @@ class TrackingEventAdmin(admin.ModelAdmin):
     # Counting every event for "N total" is a full scan on a big table; the filtered count stays.
     show_full_result_count = False
     list_per_page = 100
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Events are never deleted (DESIGN.md); they go with their shipment.

@@ -19,10 +19,11 @@ from django.utils.translation import ngettext
 from .. import tasks
 from ..models import Notification, NotificationState, Subscription
 from ..services import notifications
+from .read_only import ViewOnly
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ViewOnly, admin.ModelAdmin):
     list_display = (
         "created_at",
         "recipient",
@@ -58,12 +59,6 @@ class NotificationAdmin(admin.ModelAdmin):
         "subject",
         "body_text",
     )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         failed = Notification.objects.filter(state=NotificationState.FAILED).count()
@@ -105,7 +100,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(ViewOnly, admin.ModelAdmin):
     list_display = (
         "email",
         "shipment",
@@ -121,9 +116,3 @@ class SubscriptionAdmin(admin.ModelAdmin):
     search_fields = ("email", "shipment__tracking_number")
     show_full_result_count = False
     fields = readonly_fields = list_display
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

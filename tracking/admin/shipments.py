@@ -24,6 +24,7 @@ from ..services import api_client, push_updates, tracking
 from ..shipengine import ShipEngineError
 from .filters import NeedsAttentionFilter, SetOrNotFilter, StatusFilter
 from .links import changelist_url
+from .read_only import ViewOnly
 
 # The shipment page shows this many of the newest events inline and links to all of them: a
 # formset of every event of a long journey (hundreds of rows, each a form) would make the page slow.
@@ -48,7 +49,7 @@ class NewestEventsFormSet(BaseInlineFormSet):
         return self._newest
 
 
-class TrackingEventInline(admin.TabularInline):
+class TrackingEventInline(ViewOnly, admin.TabularInline):
     model = TrackingEvent
     formset = NewestEventsFormSet
     template = "admin/tracking/shipment/events_inline.html"
@@ -69,12 +70,6 @@ class TrackingEventInline(admin.TabularInline):
     verbose_name_plural = _("newest events (at most %(count)d; all of them: the link above)") % {
         "count": INLINE_EVENTS
     }
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

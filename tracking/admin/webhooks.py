@@ -20,6 +20,7 @@ from .. import tasks
 from ..models import ChangeKind, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from ..services import outbound_webhooks
 from .links import changelist_url
+from .read_only import ViewOnly
 
 
 class WebhookEndpointForm(forms.ModelForm):
@@ -169,22 +170,16 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         )
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(ViewOnly, admin.TabularInline):
     model = WebhookAttempt
     fields = readonly_fields = ("at", "response_status", "duration_ms", "error", "response_body")
     extra = 0
     can_delete = False
     show_change_link = False
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ViewOnly, admin.ModelAdmin):
     list_display = (
         "msg_id",
         "endpoint",
@@ -219,13 +214,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "error",
         "body",
     )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Read-only pages; the replay action still runs (it needs only view permission here).
-        return False
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         _notice_disabled(request)
