@@ -16,6 +16,8 @@ it. SQLite and other databases: nothing happens (SQLite has its FTS5 trigram tab
 
 from django.db import migrations
 
+from tracking.ops.migration_ops import create_index_concurrently
+
 # (name, table, method and expression)
 INDEXES = [
     ("shipment_number_trgm", "tracking_shipment", "gin ((tracking_number::text) gin_trgm_ops)"),
@@ -30,16 +32,6 @@ INDEXES = [
 ]
 
 
-def _index_state(cursor, name):
-    cursor.execute(
-        "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE c.relname = %s AND pg_catalog.pg_table_is_visible(c.oid)",
-        [name],
-    )
-    row = cursor.fetchone()
-    return None if row is None else bool(row[0])
-
-
 def forward(apps, schema_editor):
     connection = schema_editor.connection
     if connection.vendor != "postgresql":
@@ -48,12 +40,7 @@ def forward(apps, schema_editor):
         # pg_trgm is a trusted extension (PostgreSQL 13+): the database owner may create it.
         cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         for name, table, definition in INDEXES:
-            state = _index_state(cursor, name)
-            if state is True:
-                continue
-            if state is False:  # left INVALID by an interrupted concurrent build
-                cursor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
-            cursor.execute(f'CREATE INDEX CONCURRENTLY "{name}" ON "{table}" USING {definition}')
+            create_index_concurrently(cursor, name, table, definition)
 
 
 def backward(apps, schema_editor):

@@ -23,6 +23,7 @@ from django.db import migrations, models
 from tracking.ops.migration_ops import (
     AddIndexConcurrentlyOnPostgres,
     RemoveIndexConcurrentlyOnPostgres,
+    create_index_concurrently,
 )
 
 DOCUMENT = (
@@ -45,16 +46,6 @@ PG_DROPPED = [
     "event_postal_code_upper",
     "shipment_last_event_nulls_last",
 ]
-
-
-def _index_state(cursor, name):
-    cursor.execute(
-        "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE c.relname = %s AND pg_catalog.pg_table_is_visible(c.oid)",
-        [name],
-    )
-    row = cursor.fetchone()
-    return None if row is None else bool(row[0])
 
 
 _NOT_PLACE_TEXT = re.compile(r"[^\w]+")
@@ -101,12 +92,7 @@ def postgres_indexes(apps, schema_editor):
     with connection.cursor() as cursor:
         cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         for name, table, definition in PG_INDEXES:
-            state = _index_state(cursor, name)
-            if state is True:
-                continue
-            if state is False:  # left INVALID by an interrupted concurrent build
-                cursor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
-            cursor.execute(f'CREATE INDEX CONCURRENTLY "{name}" ON "{table}" USING {definition}')
+            create_index_concurrently(cursor, name, table, definition)
         for name in PG_DROPPED:
             cursor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
         for table in ("tracking_place", "tracking_shipmentplace", "tracking_nameword"):

@@ -4,6 +4,8 @@ is not atomic). SQLite: nothing (the search scans the notes, far fewer than the 
 
 from django.db import migrations
 
+from tracking.ops.migration_ops import create_index_concurrently
+
 NAME = "note_body_trgm"
 
 
@@ -11,11 +13,8 @@ def build(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     with schema_editor.connection.cursor() as cursor:
-        # An interrupted CONCURRENTLY build leaves an INVALID index: drop it and build again.
-        cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {NAME}")
-        cursor.execute(
-            f"CREATE INDEX CONCURRENTLY {NAME} ON tracking_shipmentnote "
-            "USING gin ((upper(body)) gin_trgm_ops)"
+        create_index_concurrently(
+            cursor, NAME, "tracking_shipmentnote", "gin ((upper(body)) gin_trgm_ops)"
         )
 
 

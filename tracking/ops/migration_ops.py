@@ -26,6 +26,23 @@ from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndex
 from django.db.migrations.operations import AddField, AddIndex, RemoveIndex
 
 
+def create_index_concurrently(cursor: Any, name: str, table: str, definition: str) -> None:
+    """PostgreSQL: `CREATE INDEX CONCURRENTLY name ON table USING definition`, rerunnable: a
+    valid index of that name is kept, one an interrupted build left INVALID is dropped and built
+    again. For the expression indexes (pg_trgm, UPPER()) a models.Index cannot say."""
+    cursor.execute(
+        "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE c.relname = %s AND pg_catalog.pg_table_is_visible(c.oid)",
+        [name],
+    )
+    row = cursor.fetchone()
+    if row is not None and row[0]:
+        return
+    if row is not None:
+        cursor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
+    cursor.execute(f'CREATE INDEX CONCURRENTLY "{name}" ON "{table}" USING {definition}')
+
+
 def _is_postgres(schema_editor: Any) -> bool:
     return bool(schema_editor.connection.vendor == "postgresql")
 
