@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from tests.factories import ShipmentFactory
 from tests.html import one, parse, texts
-from tracking.models import BulkAction, SavedSearch, ShipmentNote
+from tracking.models import BulkAction, SavedSearch, Shipment, ShipmentNote
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +92,11 @@ def test_reason_counts_come_from_indexes_and_quiet_is_capped(staff_client, setti
     settings.STAFF_SEARCH_COUNT_CAP = 10
     page = parse(staff_client.get(LIST))
     assert one(page, "#reason-count-quiet").get_text(strip=True) == "3"
+    # Never fetched and added a month ago: quiet too (counted from when it was added).
+    never = ShipmentFactory(status_code="", last_event_at=None)
+    Shipment.objects.filter(pk=never.pk).update(created_at=old)
+    page = parse(staff_client.get(LIST))
+    assert one(page, "#reason-count-quiet").get_text(strip=True) == "4"
 
 
 def test_list_query_count_is_fixed_with_notes_and_saved_searches(
