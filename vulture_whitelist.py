@@ -166,3 +166,8 @@ from tracking.web import language as web_language
 
 guidance.Guidance.ask_support
 web_language.PublicLocaleMiddleware
+
+# Called by migrations 0006, 0012 and 0016 (vulture does not read tracking/migrations/).
+from tracking.ops import migration_ops
+
+migration_ops.create_index_concurrently
