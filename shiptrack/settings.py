@@ -132,6 +132,11 @@ CACHES = {
     "public_pages": env.cache_url(
         "PUBLIC_PAGE_CACHE_URL", default="locmemcache://shiptrack-public-pages?MAX_ENTRIES=3000"
     ),
+    # The event-drawn part of staff shipment pages (timeline, map, facts, raw answer), keyed on
+    # the shipment's state the same way (web/staff/tracking_part.py).
+    "staff_pages": env.cache_url(
+        "STAFF_PAGE_CACHE_URL", default="locmemcache://shiptrack-staff-pages?MAX_ENTRIES=1000"
+    ),
 }
 
 # --- Users and login ------------------------------------------------------------------------
@@ -403,6 +408,10 @@ STAFF_SEARCH_COUNT_CAP = env.int("STAFF_SEARCH_COUNT_CAP", default=10_000)
 # A staff search (all its queries) is stopped after this long, and when the same person starts
 # another one (queries/search_guard.py).
 STAFF_SEARCH_TIMEOUT_MS = env.int("STAFF_SEARCH_TIMEOUT_MS", default=3000)
+# Seconds the event-drawn part of a shipment page (timeline, map, facts, raw answer) is kept in
+# CACHES["staff_pages"], keyed on the shipment's state: a change is never served stale; this only
+# bounds memory. 0: built on every request.
+STAFF_PAGE_CACHE_SECONDS = env.int("STAFF_PAGE_CACHE_SECONDS", default=3600)
 
 
 # --- E-mail (customer updates; services/notifications.py) -------------------------------------

@@ -16,7 +16,9 @@ from tests.factories import ShipmentFactory, add_events
 from tests.html import one, parse, texts
 from tracking import services
 from tracking.models import Carrier, Shipment, TrackingEvent
+from tracking.services import ingest
 from tracking.services import tracking as tracking_service
+from tracking.shipengine import TrackingInfo
 
 pytestmark = pytest.mark.django_db
 
@@ -578,6 +580,33 @@ def test_shipment_page_query_count_does_not_grow_with_events(
         with django_assert_max_num_queries(6):
             response = staff_client.get(reverse("staff:shipment_detail", args=[shipment.pk]))
     assert response.content.decode().count('class="timeline-item') == 200
+
+
+def test_a_shipment_page_opened_again_reads_no_events(staff_client, django_assert_max_num_queries):
+    shipment = ShipmentFactory(in_transit=True, tracking_number="MANYEVENTS")
+    add_events(shipment, 200)
+    url = reverse("staff:shipment_detail", args=[shipment.pk])
+    first = staff_client.get(url).content.decode()
+    # Session, user, shipment, notes, e-mails: the timeline, map and facts come from the cache.
+    with django_assert_max_num_queries(5) as captured:
+        again = staff_client.get(url).content.decode()
+    assert not [q for q in captured.captured_queries if "tracking_trackingevent" in q["sql"]]
+    assert again.count('class="timeline-item') == 200
+    assert texts(again, ".timeline-day-label") == texts(first, ".timeline-day-label")
+    assert one(again, "#shipment-map-points").string == one(first, "#shipment-map-points").string
+
+
+def test_a_cached_shipment_page_shows_new_events_at_once(staff_client, seed_example):
+    shipment = ShipmentFactory(in_transit=True, tracking_number="1Z5R89390357567127")
+    add_events(shipment, 3)
+    url = reverse("staff:shipment_detail", args=[shipment.pk])
+    assert staff_client.get(url).content.decode().count('class="timeline-item') == 3
+    ingest.ingest_tracking(shipment_id=shipment.pk, info=TrackingInfo.from_json(seed_example))
+    shipment.refresh_from_db()
+    html = staff_client.get(url).content.decode()
+    assert shipment.event_count > 3
+    assert html.count('class="timeline-item') == shipment.event_count
+    assert any(t.endswith("Delivered, In/At Mailbox") for t in texts(html, ".timeline-text"))
 
 
 def test_refresh_htmx_updates_in_place(staff_client, tracked):

@@ -6,7 +6,6 @@ everything else the whole page, so each works without JavaScript.
 
 from __future__ import annotations
 
-import json
 import secrets
 from contextlib import nullcontext
 from typing import Any
@@ -28,13 +27,9 @@ from ...domain.numbers import TrackingInputError
 from ...models import BulkAction, Carrier, Notification, SavedSearch, Shipment, ShipmentNote
 from ...presentation.api_resources import public_url
 from ...presentation.estimates import our_estimate
-from ...presentation.facts import shipment_facts
-from ...presentation.map import map_points
-from ...presentation.milestones import milestones
 from ...presentation.notifications import notification_rows
 from ...presentation.words import eta_text, status_words
 from ...queries.attention import list_reason_counts
-from ...queries.carriers import carrier_names
 from ...queries.keyset_pages import ListPage, PageRequest, page_params, page_request
 from ...queries.search_guard import SearchStopped, search_guard
 from ...queries.shipment_list import ListState, filter_shipments
@@ -50,6 +45,7 @@ from .forms import (
     state_query,
 )
 from .notes import NOTES_SHOWN
+from .tracking_part import tracking_part
 
 
 @require_GET
@@ -266,10 +262,6 @@ def _save_for_later(
     return redirect("staff:shipment_detail", pk=outcome.shipment_id)
 
 
-#: Events per page of the staff timeline: a shipment with 100,000 events still loads fast.
-TIMELINE_PAGE_SIZE = 200
-
-
 def _events_page(request: HttpRequest) -> int:
     try:
         return max(1, min(int(request.GET.get("events", "1")), 100_000))
@@ -285,34 +277,24 @@ def _detail_context(
     added: int = 0,
     events_page: int = 1,
 ) -> dict[str, Any]:
-    start = (events_page - 1) * TIMELINE_PAGE_SIZE
-    # One row more than the page says whether there are older ones, without a COUNT.
-    events = list(shipment.events.newest_first()[start : start + TIMELINE_PAGE_SIZE + 1])
-    has_older = len(events) > TIMELINE_PAGE_SIZE
-    events = events[:TIMELINE_PAGE_SIZE]
-    raw = shipment.raw_response
+    part = tracking_part(shipment, events_page=events_page)
     notes = list(shipment.staff_notes.newest_first()[: NOTES_SHOWN + 1])
-    facts = shipment_facts(shipment, events, carrier_names=carrier_names())
     return {
         "shipment": shipment,
         "notes": notes[:NOTES_SHOWN],
         "more_notes": len(notes) > NOTES_SHOWN,
         "note_form": NoteForm(),
         "public_url": public_url(shipment),
-        "facts": facts,
-        "our_estimate": our_estimate(shipment, carrier_name=facts.carrier_name),
+        "our_estimate": our_estimate(shipment, carrier_name=part.facts.carrier_name),
         "eta": eta_text(shipment),
-        "raw_json": json.dumps(raw, indent=2, sort_keys=True, ensure_ascii=False) if raw else "",
-        "events": events,
         "status_css": statuses.css(shipment.status_code),
         "status_text": status_words(shipment),
-        "milestones": milestones(shipment, events),
-        "points": map_points(events),
+        **part.context(),
         "refresh_error": refresh_error,
         "refreshed": refreshed,
         "events_added": added,
         "events_page": events_page,
-        "older_events_page": events_page + 1 if has_older else None,
+        "older_events_page": events_page + 1 if part.has_older else None,
         "newer_events_page": events_page - 1 if events_page > 1 else None,
     }
 
