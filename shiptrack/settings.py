@@ -405,6 +405,9 @@ STAFF_STATUS_COUNTS_CACHE_SECONDS = env.int("STAFF_STATUS_COUNTS_CACHE_SECONDS",
 # shipments); past it the page says "more than 10,000", walks the newest-first index instead
 # and shows lower bounds per status (queries/shipment_list.py).
 STAFF_SEARCH_COUNT_CAP = env.int("STAFF_SEARCH_COUNT_CAP", default=10_000)
+# The counts beside the list's "needs attention" reasons stop here ("1,000+"): the quiet-parcel
+# count walks an index, and its cost grows with the cap (queries/attention.py).
+STAFF_REASON_COUNT_CAP = env.int("STAFF_REASON_COUNT_CAP", default=1_000)
 # A staff search (all its queries) is stopped after this long, and when the same person starts
 # another one (queries/search_guard.py).
 STAFF_SEARCH_TIMEOUT_MS = env.int("STAFF_SEARCH_TIMEOUT_MS", default=3000)

@@ -50,9 +50,14 @@ def list_reason_counts(
     """The staff list's counts beside each reason, each from an index, never a scan of every
     shipment: exceptions and failed attempts from the status tallies the database keeps
     (models/search.py), failing refreshes from their partial index (few rows), quiet parcels by
-    walking the last-event index up to STAFF_SEARCH_COUNT_CAP (a quiet backlog can be most of the
+    walking the last-event index up to STAFF_REASON_COUNT_CAP (a quiet backlog can be most of the
     table: past the cap it is "more than"). Four small queries, kept as briefly as the status
-    counts (STAFF_STATUS_COUNTS_CACHE_SECONDS)."""
+    counts (STAFF_STATUS_COUNTS_CACHE_SECONDS).
+
+    The walk's cost grows with the cap (at 1M shipments on SQLite, reading a row per entry of
+    the last-event index: 56 ms for 10,000 entries, 5 ms for 1,000; from the status index alone
+    much less). A badge beside a checkbox needs no more than "1,000+"; the queue and the
+    filtered list count exactly."""
     ttl = settings.STAFF_STATUS_COUNTS_CACHE_SECONDS
     key = f"shiptrack:list-reason-counts:{quiet_days}"
     hit = cache.get(key) if ttl > 0 else None
@@ -60,18 +65,21 @@ def list_reason_counts(
         return ReasonCounts(dict(hit[0]), frozenset(hit[1]))
     now = now or timezone.now()
     cutoff = now - timedelta(days=quiet_days)
-    by_status = dict(
-        ShipmentTally.objects.filter(status_code__in=[Status.EXCEPTION, Status.DELIVERY_ATTEMPT])
-        .values("status_code")
+    by_status = {
+        code: int(n or 0)
+        for code, n in ShipmentTally.objects.values("status_code")
         .annotate(n=Sum("shipments"))
         .values_list("status_code", "n")
-    )
-    failed = Shipment.objects.filter(consecutive_failures__gt=0).count()
-    cap = max(1, settings.STAFF_SEARCH_COUNT_CAP)
-    open_ = Shipment.objects.exclude(status_code__in=FINAL)
-    scanned = open_.filter(last_event_at__lt=cutoff).order_by("-last_event_at", "-id")
-    quiet = scanned[: cap + 1].count()
+    }
+    failed = Shipment.objects.refresh_failing().count()
+    cap = max(1, settings.STAFF_REASON_COUNT_CAP)
+    # Open = any status present but the final ones, named one by one: then the walk is a range
+    # of (status, last event) per status in shipment_status_order, the index alone, no row read.
+    open_codes = sorted(code for code, n in by_status.items() if n > 0 and code not in FINAL)
+    scanned = Shipment.objects.filter(status_code__in=open_codes, last_event_at__lt=cutoff)
+    quiet = scanned.order_by().values("id")[: cap + 1].count()
     if quiet <= cap:
+        open_ = Shipment.objects.exclude(status_code__in=FINAL)
         never = open_.filter(last_event_at__isnull=True, created_at__lt=cutoff).order_by("-id")
         quiet += never[: cap + 1 - quiet].count()
     counts = {
