@@ -125,6 +125,12 @@ class DailyRollup(models.Model):
                 fields=["metric", "origin", "destination", "day", "carrier", "key", "n"],
                 name="rollup_lane_day",
             ),
+            # One destination from every origin: the range of that destination's days (without
+            # it such a page read every lane row of the metric: 358 ms at 1M on PostgreSQL).
+            models.Index(
+                fields=["metric", "destination", "day", "origin", "carrier", "key", "n"],
+                name="rollup_destination_day",
+            ),
             # Rows a change brought to zero, deleted right after (a partial index, nearly empty).
             models.Index(fields=["metric"], name="rollup_empty", condition=Q(n=0)),
         ]
