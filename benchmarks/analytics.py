@@ -147,9 +147,8 @@ def main(argv: list[str] | None = None) -> None:
         f"Rollup rows: {DailyRollup.objects.count():,}; facts rows: "
         f"{ShipmentFacts.objects.count():,}; our estimates: {DeliveryEstimate.objects.count():,}."
     )
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute("ANALYZE tracking_dailyrollup")
+    if args.prepare:  # as rebuild_analytics does after the rebuild
+        say(f"Then: {analytics_refresh.tidy_after_rebuild() or 'nothing'}.")
 
     User = get_user_model()
     user, _ = User.objects.get_or_create(username="bench-analytics", defaults={"is_staff": True})

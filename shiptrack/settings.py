@@ -133,9 +133,10 @@ CACHES = {
         "PUBLIC_PAGE_CACHE_URL", default="locmemcache://shiptrack-public-pages?MAX_ENTRIES=3000"
     ),
     # The event-drawn part of staff shipment pages (timeline, map, facts, raw answer), keyed on
-    # the shipment's state the same way (web/staff/tracking_part.py).
+    # the shipment's state the same way (web/staff/tracking_part.py). Up to a few hundred KB each
+    # (200 events and a raw answer of up to RAW_RESPONSE_MAX_BYTES): 200 per process by default.
     "staff_pages": env.cache_url(
-        "STAFF_PAGE_CACHE_URL", default="locmemcache://shiptrack-staff-pages?MAX_ENTRIES=1000"
+        "STAFF_PAGE_CACHE_URL", default="locmemcache://shiptrack-staff-pages?MAX_ENTRIES=200"
     ),
 }
 

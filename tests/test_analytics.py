@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from tests.analytics_support import parcel
@@ -226,3 +226,17 @@ def test_answers_for_many_shipments_in_one_dispatch(seed_example):
         ingest.ingest_tracking(shipment_id=s.pk, info=TrackingInfo.from_json(data))
     assert outbox.dispatch() == 30
     assert carrier_wide("shipped") == {"DE": 30}
+
+
+def test_tidying_after_a_rebuild_waits_for_no_transaction():
+    # Inside the test's transaction: VACUUM could not run there, so nothing runs.
+    assert analytics_refresh.tidy_after_rebuild() == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_rebuild_command_tidies_the_tables_after_it(capsys):
+    parcel()
+    call_command("rebuild_analytics", "--from-scratch")
+    said = capsys.readouterr().out
+    expected = "VACUUM (ANALYZE)" if connection.vendor == "postgresql" else "ANALYZE"
+    assert f"(then {expected}" in said

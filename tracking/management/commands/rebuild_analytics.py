@@ -61,7 +61,9 @@ class Command(QuietCommand):
         report = analytics_refresh.rebuild_all(
             from_scratch=bool(options["from_scratch"]), progress=progress
         )
+        tidied = analytics_refresh.tidy_after_rebuild()
         self.stdout.write(
             f"Analytics rebuilt: {report['shipments']:,} shipments, {report['estimates']:,} "
-            f"estimates, in {time.monotonic() - started:.0f} s."
+            f"estimates, in {time.monotonic() - started:.0f} s"
+            + (f" (then {tidied})." if tidied else ".")
         )
