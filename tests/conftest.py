@@ -177,15 +177,24 @@ def _fresh_process_state() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _carrier_seed_after_flush(request: pytest.FixtureRequest) -> None:
     """A transactional test (transaction=True, live_server) empties every table when it ends, the
-    carrier seed of migration 0002 included. Put the seed back for the transactional tests that
-    come after it, whatever order they run in. The flush's DELETEs also fire the status-tally
-    triggers (models/search.py), which can leave -1 rows behind for shipments that are gone:
-    with no shipment left, no tally row is true."""
+    carrier seed of migration 0002 included. Put the seed back for the database tests that come
+    after it, whatever order they run in: pytest-django runs the transactional ones last in a
+    worker, but a worker of `--dist worksteal` can be handed tests of either kind after them. A
+    transactional test gets the seed back for good; any other one inside its own transaction
+    (rolled back with it: the next one checks again). The flush's DELETEs also fire the
+    status-tally triggers (models/search.py), which can leave -1 rows behind for shipments that
+    are gone: with no shipment left, no tally row is true."""
     marker = request.node.get_closest_marker("django_db")
-    uses_live_server = {"live_server", "transactional_db"} & set(request.fixturenames)
-    if not uses_live_server and not (marker and marker.kwargs.get("transaction")):
+    names = set(request.fixturenames)
+    transactional = bool({"live_server", "transactional_db"} & names) or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+    elif marker or "db" in names:
+        request.getfixturevalue("db")
+    else:
         return
-    request.getfixturevalue("transactional_db")
     import importlib
 
     from django.apps import apps
