@@ -75,9 +75,11 @@ def list_reason_counts(
     cap = max(1, settings.STAFF_REASON_COUNT_CAP)
     # Open = any status present but the final ones, named one by one: then the walk is a range
     # of (status, last event) per status in shipment_status_order, the index alone, no row read.
+    # Ordered as that index is, so that PostgreSQL never prefers a sequential scan that stops
+    # at the cap (cheap when most parcels are quiet, a whole-table read when few are).
     open_codes = sorted(code for code, n in by_status.items() if n > 0 and code not in FINAL)
     scanned = Shipment.objects.filter(status_code__in=open_codes, last_event_at__lt=cutoff)
-    quiet = scanned.order_by().values("id")[: cap + 1].count()
+    quiet = scanned.order_by("status_code", "-last_event_at", "-id").values("id")[: cap + 1].count()
     if quiet <= cap:
         open_ = Shipment.objects.exclude(status_code__in=FINAL)
         never = open_.filter(last_event_at__isnull=True, created_at__lt=cutoff).order_by("-id")
