@@ -238,5 +238,7 @@ def test_the_rebuild_command_tidies_the_tables_after_it(capsys):
     parcel()
     call_command("rebuild_analytics", "--from-scratch")
     said = capsys.readouterr().out
-    expected = "VACUUM (ANALYZE)" if connection.vendor == "postgresql" else "ANALYZE"
-    assert f"(then {expected}" in said
+    if connection.vendor == "postgresql":
+        assert "(then VACUUM (ANALYZE)" in said
+    else:  # SQLite's planner chooses better without statistics (analytics_refresh.py)
+        assert said.rstrip().endswith("s.") and "(then" not in said

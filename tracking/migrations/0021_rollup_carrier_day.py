@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         AddIndexConcurrentlyOnPostgres(
             model_name="dailyrollup",
             index=models.Index(
-                fields=["metric", "carrier", "day", "origin", "destination", "key", "n"],
+                fields=["carrier", "metric", "day", "origin", "destination", "key", "n"],
                 name="rollup_carrier_day",
             ),
         ),
