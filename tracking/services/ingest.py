@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection, models, transaction
@@ -235,8 +235,7 @@ def ingest_many(
                 visits=((sid, ev) for sid, _key, ev in new_events),
                 answers=((sid, info.events) for sid, info in answers),
             )
-        for shipment_id, values in changes.items():
-            _save_summary(shipment_id, values)
+        _save_summaries(changes)
         record_changes(outbox, now=now)
     return results
 
@@ -318,7 +317,35 @@ def _summary_changes(
     return changes
 
 
-def _save_summary(shipment_id: int, changes: dict[str, Any]) -> None:
-    """One UPDATE of the changed columns. The ORM's own: a hand-built UPDATE measured 1.3-1.7x
-    faster, under the 2x that would pay for the raw SQL (benchmarks/ingest.py)."""
-    Shipment.objects.filter(pk=shipment_id).update(**changes)
+def _save_summaries(changes: dict[int, dict[str, Any]]) -> None:
+    """Each shipment's changed columns. On SQLite one ORM UPDATE each (in-process, no round
+    trip: a hand-built one measured 1.3-1.7x faster, under the 2x that would pay for raw SQL).
+    On PostgreSQL the shipments that change the same columns (nearly always all of a chunk) in
+    one `UPDATE ... FROM unnest(...)`: one statement for a worker's 25 answers instead of 25."""
+    if connection.vendor != "postgresql":
+        for shipment_id, values in changes.items():
+            Shipment.objects.filter(pk=shipment_id).update(**values)
+        return
+    groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = {}
+    for shipment_id, values in changes.items():
+        groups.setdefault(tuple(sorted(values)), []).append((shipment_id, values))
+    table = connection.ops.quote_name(Shipment._meta.db_table)
+    for names, rows in groups.items():
+        fields = [cast(models.Field, Shipment._meta.get_field(name)) for name in names]
+        columns = [connection.ops.quote_name(f.column or f.name) for f in fields]
+        arrays: list[list[Any]] = [[shipment_id for shipment_id, _values in rows]]
+        for name, field in zip(names, fields, strict=True):
+            arrays.append(
+                [field.get_db_prep_save(values[name], connection) for _sid, values in rows]
+            )
+        types = ["bigint"] + [f.db_type(connection) or "text" for f in fields]
+        unnest = ", ".join(f"%s::{db_type}[]" for db_type in types)
+        names_v = ", ".join(["id", *(f"c{i}" for i in range(len(fields)))])
+        sets = ", ".join(f"{column} = v.c{i}" for i, column in enumerate(columns))
+        # Only fixed model names and column types are interpolated; every value is a parameter.
+        sql = (
+            f"UPDATE {table} SET {sets} FROM unnest({unnest}) AS v({names_v}) "  # noqa: S608
+            f"WHERE {table}.id = v.id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, arrays)
