@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -37,9 +36,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from generate import setup_django  # noqa: E402
 from staff_search import machine  # noqa: E402
+from staff_search import median_ms as timed  # noqa: E402
 
 TARGET_MS = 200
-Timing = tuple[float, float]
 
 
 def reference_loop_ms() -> float:
@@ -53,18 +52,6 @@ def reference_loop_ms() -> float:
             n += i * i
         best = min(best, (time.process_time() - start) * 1000)
     return best
-
-
-def timed(fn: Callable[[], object], runs: int, warm: int = 2) -> Timing:
-    for _ in range(warm):
-        fn()
-    walls, cpus = [], []
-    for _ in range(runs):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        walls.append((time.perf_counter() - start) * 1000)
-        cpus.append((time.process_time() - start_cpu) * 1000)
-    return statistics.median(walls), statistics.median(cpus)
 
 
 def carrier_dates() -> int:

@@ -45,8 +45,9 @@ NONE = "\u2013"  # en dash: no figure
 Timing = tuple[float, float]  # (wall ms, CPU ms)
 
 
-def median_ms(fn: Callable[[], object], runs: int) -> Timing:
-    for _ in range(2):
+def median_ms(fn: Callable[[], object], runs: int, warm: int = 2) -> Timing:
+    """Median wall and CPU ms of `runs` calls after `warm` untimed ones."""
+    for _ in range(warm):
         fn()
     walls, cpus = [], []
     for _ in range(runs):
