@@ -132,7 +132,7 @@ def _insert_events_unnest(
         row = (shipment_id, key, now, *event_values(ev).values())
         for column, value in zip(values, row, strict=True):
             column.append(value)
-    arrays = ", ".join(f"%s::{db_type}[]" for db_type in _event_db_types())
+    arrays = _unnest_params(TrackingEvent, _EVENT_COLUMNS)
     # Only fixed model names and column types are interpolated; every value is a parameter.
     sql = (
         f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) "  # noqa: S608
@@ -142,9 +142,11 @@ def _insert_events_unnest(
         cursor.execute(sql, values)
 
 
-def _event_db_types() -> list[str]:
-    """The column types of _EVENT_COLUMNS, as the database names them (varchar(500), bigint...)."""
-    return [TrackingEvent._meta.get_field(c).db_type(connection) or "" for c in _EVENT_COLUMNS]
+def _unnest_params(model: type[models.Model], names: list[str]) -> str:
+    """`%s::varchar(500)[], %s::bigint[], ...`: one array parameter per column of `model`, typed
+    as the database names the column, for PostgreSQL's `unnest(...)`."""
+    types = (model._meta.get_field(name).db_type(connection) for name in names)  # type: ignore[union-attr]
+    return ", ".join(f"%s::{db_type}[]" for db_type in types)
 
 
 @dataclass
@@ -338,8 +340,7 @@ def _save_summaries(changes: dict[int, dict[str, Any]]) -> None:
             arrays.append(
                 [field.get_db_prep_save(values[name], connection) for _sid, values in rows]
             )
-        types = ["bigint"] + [f.db_type(connection) or "text" for f in fields]
-        unnest = ", ".join(f"%s::{db_type}[]" for db_type in types)
+        unnest = _unnest_params(Shipment, ["id", *names])
         names_v = ", ".join(["id", *(f"c{i}" for i in range(len(fields)))])
         sets = ", ".join(f"{column} = v.c{i}" for i, column in enumerate(columns))
         # Only fixed model names and column types are interpolated; every value is a parameter.
