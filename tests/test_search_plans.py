@@ -136,7 +136,12 @@ def test_no_search_kind_scans_the_shipments_or_the_events(client):
             sql = q["sql"]
             if sql.startswith("SELECT") and "set_config" not in sql:
                 # The captured SQL has its values inlined (client-side binding): EXPLAIN as is.
-                problems.update({f"{kind}: {sql[:120]}": p for p in _seq_scans(sql, None)})
+                found = _seq_scans(sql, None)
+                if "(broad)" in kind:
+                    # A match for every other row: a scan under the cap's LIMIT stops after about
+                    # twice the cap, and the planner may rightly take it (it did, now and then).
+                    found = [p for p in found if not p.lstrip().startswith("Limit")]
+                problems.update({f"{kind}: {sql[:120]}": p for p in found})
     with CaptureQueriesContext(connection) as captured:
         assert client.get(f"/staff/shipments/{with_events}/").status_code == 200
     for q in captured.captured_queries:
